@@ -1,0 +1,1 @@
+"""Export of any keras.Model: SavedModel (TF Serving layout), TFLite, ONNX."""

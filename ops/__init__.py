@@ -1,0 +1,4 @@
+"""Pure TensorFlow functions on tensors, no Keras state.
+
+RoIAlign, boxes, anchors, NMS, masks and the Concrete distribution.
+"""

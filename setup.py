@@ -1,0 +1,42 @@
+"""Packaging for keras_zoo.
+
+``ops/``, ``train/`` and ``export/`` sit at the top of the repository but are
+installed as ``keras_zoo.ops``, ``keras_zoo.train`` and ``keras_zoo.export``:
+the top-level names belong to other PyPI projects (see DESIGN.md).
+"""
+
+from setuptools import find_packages, setup
+
+SUBPACKAGE_DIRS = {"keras_zoo.ops": "ops", "keras_zoo.train": "train", "keras_zoo.export": "export"}
+
+
+def _packages():
+    packages = find_packages(include=["keras_zoo", "keras_zoo.*"])
+    for name, directory in SUBPACKAGE_DIRS.items():
+        packages.append(name)
+        packages += [f"{name}.{sub}" for sub in find_packages(where=directory)]
+    return packages
+
+
+setup(
+    name="keras_zoo",
+    version="0.1.0",
+    description="Keras 3 implementations of ResNet, Swapout, Concrete, NAS and Mask R-CNN.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=_packages(),
+    package_dir={"keras_zoo": "keras_zoo", **SUBPACKAGE_DIRS},
+    install_requires=[
+        "tensorflow>=2.21",
+        "keras>=3.10",
+        "numpy",
+        "pycocotools",
+        "scikit-learn",  # ships the quick-start digits dataset
+        "pillow",  # PNG grids and image files
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout", "ruff"],
+    },
+    entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
+)

@@ -1,0 +1,1 @@
+"""Keras callbacks for keras_zoo training runs."""
