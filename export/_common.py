@@ -1,0 +1,175 @@
+"""Shared pieces of every exporter: the serving interface of a Keras model
+(uint8 image inputs, named outputs), sample inputs, atomic writes and the
+output comparison used by verification."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+
+# Float exports must match Keras within this fraction of the output scale
+# (max |keras output|, at least 1): the issue's "1e-4 relative to the output scale".
+FLOAT_TOLERANCE = 1e-4
+
+
+class ExportVerificationError(RuntimeError):
+    """The exported artifact, loaded back, disagrees with the Keras model."""
+
+
+def input_specs(model):
+    """One `(name, shape, serving_dtype, model_dtype)` per model input.
+
+    Rank-4 inputs are images: served as raw `uint8` pixels (DESIGN.md: models
+    take raw pixels and normalise inside). Other inputs keep their dtype. A
+    single input is named `images`.
+    """
+    inputs = model.inputs
+    if not inputs:
+        raise ValueError(
+            "Expected a built functional keras.Model with known inputs. "
+            f"Received: model={model.name!r} with no inputs; build it on an input first.")
+    specs = []
+    for i, tensor in enumerate(inputs):
+        shape = (None,) + tuple(tensor.shape[1:])
+        model_dtype = keras.backend.standardize_dtype(tensor.dtype)
+        serving_dtype = "uint8" if len(shape) == 4 else model_dtype
+        name = "images" if len(inputs) == 1 else _clean_name(tensor.name, i)
+        specs.append((name, shape, serving_dtype, model_dtype))
+    return specs
+
+
+def _clean_name(name, index):
+    name = "".join(c if c.isalnum() or c == "_" else "_" for c in (name or ""))
+    return name or f"input_{index}"
+
+
+def output_names(model, outputs, names=None):
+    """Names for the served outputs: a dict's keys; `probabilities` for one
+    tensor; the model's `output_names` for a list."""
+    if isinstance(outputs, dict):
+        return list(outputs)
+    flat = keras.tree.flatten(outputs)
+    if names is not None:
+        names = [names] if isinstance(names, str) else list(names)
+        if len(names) != len(flat):
+            raise ValueError(
+                f"Expected one output name per model output ({len(flat)}). "
+                f"Received: output_names={names}")
+        return names
+    if len(flat) == 1:
+        return ["probabilities"]
+    return [_clean_name(n, i) for i, n in enumerate(model.output_names)]
+
+
+def named_outputs(model, outputs, names=None):
+    """The model's outputs as a flat `{name: tensor}` dict."""
+    if isinstance(outputs, dict):
+        return dict(outputs)
+    return dict(zip(output_names(model, outputs, names), keras.tree.flatten(outputs)))
+
+
+def sample_inputs(model, batch_size=2, seed=0):
+    """Random raw inputs for verification: uint8 images in [0, 255], floats in [0, 1).
+
+    Returns a dict `{input name: np.ndarray}`.
+    """
+    rng = np.random.default_rng(seed)
+    samples = {}
+    for name, shape, serving_dtype, _ in input_specs(model):
+        if any(d is None for d in shape[1:]):
+            raise ValueError(
+                "Expected a model input with fixed non-batch dimensions to draw sample "
+                f"inputs. Received: input {name!r} with shape {shape}; pass sample_inputs=.")
+        full = (batch_size,) + tuple(shape[1:])
+        if serving_dtype == "uint8":
+            samples[name] = rng.integers(0, 256, size=full, dtype=np.uint8)
+        elif "int" in serving_dtype:
+            samples[name] = rng.integers(0, 2, size=full).astype(serving_dtype)
+        else:
+            samples[name] = rng.random(full).astype(serving_dtype)
+    return samples
+
+
+def as_input_dict(model, inputs):
+    """Accepts an array (single-input models) or a dict keyed by input name."""
+    specs = input_specs(model)
+    if not isinstance(inputs, dict):
+        if len(specs) != 1:
+            raise ValueError(
+                f"Expected a dict keyed by {[s[0] for s in specs]} for a multi-input model. "
+                f"Received: inputs of type {type(inputs).__name__}")
+        inputs = {specs[0][0]: inputs}
+    result = {}
+    for name, shape, serving_dtype, _ in specs:
+        if name not in inputs:
+            raise ValueError(f"Expected sample inputs for {name!r}. Received: keys={list(inputs)}")
+        array = np.asarray(inputs[name])
+        if array.ndim != len(shape) or any(
+                d is not None and d != a for d, a in zip(shape[1:], array.shape[1:])):
+            raise ValueError(
+                f"Expected sample inputs {name!r} of shape {shape}. Received: {array.shape}")
+        result[name] = array.astype(serving_dtype)
+    return result
+
+
+def keras_outputs(model, inputs, names=None):
+    """The Keras model's outputs on raw inputs, as `{name: np.ndarray}`."""
+    specs = input_specs(model)
+    args = [np.asarray(inputs[name]).astype(model_dtype) for name, _, _, model_dtype in specs]
+    outputs = model(args[0] if len(args) == 1 else args, training=False)
+    return {k: keras.ops.convert_to_numpy(v) for k, v in
+            named_outputs(model, outputs, names).items()}
+
+
+def max_scaled_error(expected, actual):
+    """max |expected - actual| / max(1, max |expected|) over all outputs."""
+    worst = 0.0
+    for name, ref in expected.items():
+        ref = np.asarray(ref, np.float64)
+        got = np.asarray(actual[name], np.float64)
+        if ref.shape != got.shape:
+            raise ExportVerificationError(
+                f"Output {name!r}: expected shape {ref.shape}, exported artifact gave {got.shape}")
+        scale = max(1.0, float(np.max(np.abs(ref))) if ref.size else 1.0)
+        worst = max(worst, float(np.max(np.abs(ref - got))) / scale if ref.size else 0.0)
+    return worst
+
+
+def check_close(expected, actual, tolerance, what):
+    error = max_scaled_error(expected, actual)
+    if not error <= tolerance:
+        raise ExportVerificationError(
+            f"{what} disagrees with the Keras model: max error {error:.3g} of the output "
+            f"scale, tolerance {tolerance:.3g}")
+    return error
+
+
+@contextlib.contextmanager
+def atomic_path(final_path, *, overwrite):
+    """Yields a temporary path beside `final_path`; renames it into place when the
+    block succeeds, removes it when it raises. Refuses an existing `final_path`
+    unless `overwrite`."""
+    final_path = os.path.abspath(os.fspath(final_path))
+    if os.path.exists(final_path) and not overwrite:
+        raise ValueError(
+            f"Expected a path that does not exist yet (or overwrite=True). "
+            f"Received: path={final_path!r}, which exists")
+    parent = os.path.dirname(final_path)
+    os.makedirs(parent, exist_ok=True)
+    base = os.path.basename(final_path)
+    tmp_dir = tempfile.mkdtemp(prefix=f".{base}.tmp-", dir=parent)
+    tmp_path = os.path.join(tmp_dir, base)
+    try:
+        yield tmp_path
+        if os.path.isdir(final_path) and not os.path.islink(final_path):
+            old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
+            os.rename(final_path, os.path.join(old, base))
+            os.rename(tmp_path, final_path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp_path, final_path)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)

@@ -1,0 +1,27 @@
+"""Small models the export tests share (fast to build and convert on CPU)."""
+
+import keras
+
+
+def tiny_classifier(size=8, classes=5, seed=0):
+    """Raw pixels [B, size, size, 3] -> softmax [B, classes], normalising inside."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    inp = keras.Input((size, size, 3), name="pixels")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inp)
+    x = keras.layers.Conv2D(8, 3, padding="same", kernel_initializer=init)(x)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    out = keras.layers.Dense(classes, activation="softmax", kernel_initializer=init)(x)
+    return keras.Model(inp, out)
+
+
+def tiny_dict_model(size=8, seed=0):
+    """Raw pixels -> {"logits": [B, 3], "features": [B, 4]}."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    inp = keras.Input((size, size, 3))
+    x = keras.layers.Rescaling(1 / 255.0)(inp)
+    x = keras.layers.Conv2D(4, 3, kernel_initializer=init)(x)
+    features = keras.layers.GlobalAveragePooling2D()(x)
+    logits = keras.layers.Dense(3, kernel_initializer=init)(features)
+    return keras.Model(inp, {"logits": logits, "features": features})
