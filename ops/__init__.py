@@ -2,3 +2,4 @@
 
 RoIAlign, boxes, anchors, NMS, masks and the Concrete distribution.
 """
+from . import concrete  # noqa: F401
