@@ -1,4 +1,6 @@
 """Keras layers of keras_zoo."""
 from keras_zoo.layers.keep_schedule import keep_schedule  # noqa: F401
+from keras_zoo.layers.relaxed_bernoulli import RelaxedBernoulli  # noqa: F401
+from keras_zoo.layers.relaxed_one_hot_categorical import RelaxedOneHotCategorical  # noqa: F401
 from keras_zoo.layers.stochastic_depth import StochasticDepth  # noqa: F401
 from keras_zoo.layers.swapout import Swapout  # noqa: F401
