@@ -1,0 +1,71 @@
+"""Image-classification datasets and their tf.data pipelines.
+
+>>> from keras_zoo.train import datasets
+>>> data = datasets.load("digits", validation_split=200)
+>>> train = datasets.make_pipeline(data.x_train, data.y_train, batch_size=128,
+...                                training=True, augmentation=data.augmentation)
+
+`load` reads the files the datasets' authors publish (nothing is
+downloaded) into an `ImageDataset`; `make_pipeline` batches it for
+`model.fit`. Images stay raw uint8 ``[N, H, W, C]``: normalisation is a
+layer inside the model.
+"""
+
+from .cifar import load_cifar
+from .digits import load_digits
+from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
+from .mnist import load_mnist, parse_idx
+from .pipeline import augment, make_pipeline
+from .restricted_unpickler import RestrictedUnpickler
+
+NAMES = ("digits", "cifar10", "cifar100", "mnist")
+
+__all__ = ["AUGMENTATIONS", "NAMES", "ImageDataset", "RestrictedUnpickler", "augment", "load",
+           "make_pipeline", "parse_idx", "split_validation"]
+
+
+def load(name, data_dir=None, *, validation_split=0, seed=0):
+    """Load dataset `name` into memory.
+
+    Args:
+        name: one of `NAMES`.
+            ``"digits"``: scikit-learn's 1,797 8x8 scans resized to 32x32
+            (ships with scikit-learn, takes no `data_dir`); a fixed split,
+            the first 1,437 scans train and the last 360 test (see
+            `digits.load_digits`).
+            ``"cifar10"`` / ``"cifar100"``: `data_dir` is the "python
+            version" ``.tar.gz`` from https://www.cs.toronto.edu/~kriz/cifar.html,
+            its extracted folder (``cifar-10-batches-py``, ``cifar-100-python``),
+            the "binary version" archive or folder (``cifar-10-batches-bin``,
+            ``cifar-100-binary``), or a folder holding one of these; the
+            format is detected. CIFAR-100 gives the 100 fine labels.
+            ``"mnist"``: `data_dir` is the folder with the four IDX files
+            (``train-images-idx3-ubyte`` ...), gzipped or not.
+        data_dir: where the files are (str or path).
+        validation_split: training images held out for validation (5000
+            gives the 45k/5k split of He et al. 2015, Sec. 4.2), or a fraction
+            in (0, 1); 0 leaves ``x_val``/``y_val`` None.
+        seed: seed of the validation split (same seed, same split).
+
+    Returns:
+        `ImageDataset` (uint8 ``[N, H, W, C]`` images, int32 labels).
+
+    Raises:
+        ValueError: unknown `name`; a malformed file (truncated, wrong magic
+            number, not an archive, a pickle that would run code); a bad
+            `validation_split`.
+        FileNotFoundError: `data_dir` or one of the expected files is missing;
+            the message names the files and where to download them.
+    """
+    if name not in NAMES:
+        raise ValueError(f"Expected a dataset name in {NAMES}. Received: name={name!r}")
+    if name == "digits":
+        if data_dir is not None:
+            raise ValueError("Expected no data_dir for 'digits' (it ships with scikit-learn). "
+                             f"Received: data_dir={str(data_dir)!r}")
+        dataset = load_digits()
+    elif name == "mnist":
+        dataset = load_mnist(data_dir)
+    else:
+        dataset = load_cifar(name, data_dir)
+    return split_validation(dataset, validation_split, seed)
