@@ -36,6 +36,7 @@ __all__ = [
     "binary_sample",
     "binary_log_prob",
     "categorical_kl_to_uniform",
+    "straight_through",
 ]
 
 
@@ -109,7 +110,8 @@ def exp_sample(logits, temperature, *, seed=None):
     return tf.cast(log_y, logits.dtype)
 
 
-def _straight_through(soft, hard):
+def straight_through(soft, hard):
+    """``hard`` forward, the gradient of ``soft`` backward (the straight-through estimator)."""
     # Forward: exactly `hard` (soft - stop_gradient(soft) is exactly 0);
     # backward: the identity onto `soft`.
     return hard + (soft - tf.stop_gradient(soft))
@@ -139,7 +141,7 @@ def sample(logits, temperature, *, seed=None, hard=False):
     y = tf.exp(tf.cast(exp_sample(tf.cast(logits, dtype), temperature, seed=seed), dtype))
     if hard:
         one_hot = tf.one_hot(tf.argmax(y, axis=-1), tf.shape(y)[-1], dtype=dtype)
-        y = _straight_through(y, one_hot)
+        y = straight_through(y, one_hot)
     return tf.cast(y, logits.dtype)
 
 
@@ -228,7 +230,7 @@ def binary_sample(logits, temperature, *, seed=None, hard=False):
     noise = tf.math.log(u) - tf.math.log1p(-u)
     y = tf.sigmoid((l32 + noise) / _temperature(temperature, dtype))
     if hard:
-        y = _straight_through(y, tf.cast(y > 0.5, dtype))
+        y = straight_through(y, tf.cast(y > 0.5, dtype))
     return tf.cast(y, logits.dtype)
 
 

@@ -1,1 +1,2 @@
 """Model builders of keras_zoo."""
+from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401

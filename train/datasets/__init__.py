@@ -11,6 +11,7 @@ downloaded) into an `ImageDataset`; `make_pipeline` batches it for
 layer inside the model.
 """
 
+from .binarized import BinarizedImages, binarize, load_binarized, make_binarized_pipeline
 from .cifar import load_cifar
 from .digits import load_digits
 from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
@@ -21,7 +22,8 @@ from .restricted_unpickler import RestrictedUnpickler
 NAMES = ("digits", "cifar10", "cifar100", "mnist")
 
 __all__ = ["AUGMENTATIONS", "NAMES", "ImageDataset", "RestrictedUnpickler", "augment", "load",
-           "make_pipeline", "parse_idx", "split_validation"]
+           "make_pipeline", "parse_idx", "split_validation",
+           "BinarizedImages", "binarize", "load_binarized", "make_binarized_pipeline"]
 
 
 def load(name, data_dir=None, *, validation_split=0, seed=0):
