@@ -2,4 +2,11 @@
 
 RoIAlign, boxes, anchors, NMS, masks and the Concrete distribution.
 """
-from . import concrete  # noqa: F401
+from . import (
+    anchors,  # noqa: F401
+    boxes,  # noqa: F401
+    concrete,  # noqa: F401
+    masks,  # noqa: F401
+    matching,  # noqa: F401
+    nms,  # noqa: F401
+)

@@ -1,0 +1,239 @@
+"""Instance-mask ops: mask targets per RoI, pasting predicted masks, COCO rasterisation.
+
+- :func:`crop_and_resize_masks` / :func:`mask_targets`: the Mask R-CNN mask target
+  (He et al. 2017, Sec. 3: "the intersection between an RoI and its associated
+  ground-truth mask"), an ``m x m`` (28x28) crop of the binary ground-truth mask
+  resampled as detectron2's ``BitMasks.crop_and_resize`` does: RoIAlign with
+  ``aligned=True``, spatial scale 1, adaptive sampling (``ceil(roi / m)`` points
+  per bin and axis), then ``>= 0.5``.
+- :func:`paste_masks`: the inverse at inference (Sec. 3.1: "the m x m floating-number
+  mask output is then resized to the RoI size, and binarized at a threshold of
+  0.5"), with the sampling of detectron2's ``paste_masks_in_image``: every image
+  pixel centre is mapped into the mask and read by bilinear interpolation with zero
+  padding outside it (``grid_sample(align_corners=False)``).
+- :func:`polygons_to_mask`, :func:`rle_to_mask`, :func:`segmentation_to_mask`,
+  :func:`mask_to_rle`: COCO polygon / RLE rasterisation through pycocotools. These
+  run in NumPy, outside the TF graph (call them in the data pipeline via
+  ``tf.numpy_function`` or beforehand).
+
+Both TF ops are exact and separable: bilinear sampling on a regular grid, averaged
+or not, is ``A_y @ mask @ A_x^T`` with per-axis weight matrices, so they are a pair
+of batched matmuls (no CropAndResize, no gather of sample points). Boxes are float32
+``xyxy`` in image pixels; masks are ``[..., height, width]`` (no channel axis).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+MASK_SIZE = 28  # Mask R-CNN Sec. 3.1 (FPN mask head output, m = 28)
+MASK_THRESHOLD = 0.5  # Mask R-CNN Sec. 3.1: binarise at 0.5
+
+
+def _roi_align_weights(start, end, length, size, sampling_ratio):
+    """Per-axis RoIAlign weights: ``[K, size, length]``, row p = mean over the bin's samples
+    of the bilinear weights (torchvision ``roi_align`` rules, aligned=True, scale 1)."""
+    start = start - 0.5
+    extent = end - 0.5 - start
+    bin_size = extent / size
+    if sampling_ratio > 0:
+        grid = tf.fill(tf.shape(start), sampling_ratio)
+        max_grid = sampling_ratio
+    else:
+        grid = tf.cast(tf.math.ceil(extent / size), tf.int32)
+        grid = tf.maximum(grid, 0)
+        max_grid = tf.maximum(tf.reduce_max(grid), 1)
+    a = tf.cast(tf.range(max_grid), tf.float32)
+    p = tf.cast(tf.range(size), tf.float32)
+    gridf = tf.cast(tf.maximum(grid, 1), tf.float32)[:, None, None]
+    # sample coordinate [K, size, max_grid]
+    s = (start[:, None, None] + p[None, :, None] * bin_size[:, None, None]
+         + (a[None, None, :] + 0.5) * bin_size[:, None, None] / gridf)
+    used = a[None, None, :] < tf.cast(grid, tf.float32)[:, None, None]
+    lengthf = tf.cast(length, tf.float32)
+    inside = used & (s >= -1.0) & (s <= lengthf)
+    s = tf.maximum(s, 0.0)
+    low = tf.floor(s)
+    at_end = low >= lengthf - 1.0
+    low = tf.where(at_end, lengthf - 1.0, low)
+    s = tf.where(at_end, low, s)
+    frac = s - low
+    high = tf.where(at_end, low, low + 1.0)
+    scale = tf.cast(inside, tf.float32) / gridf
+    weights = tf.concat([(1.0 - frac) * scale, frac * scale], axis=-1)
+    cols = tf.cast(tf.concat([low, high], axis=-1), tf.int32)
+    num_rows = tf.shape(start)[0] * size
+    rows = tf.reshape(tf.range(num_rows), [-1, size, 1])
+    seg = tf.reshape(rows * length + cols, [-1])
+    flat = tf.math.unsorted_segment_sum(tf.reshape(weights, [-1]), seg, num_rows * length)
+    return tf.reshape(flat, [-1, size, length])
+
+
+def crop_and_resize_masks(masks, boxes, box_indices, output_size=MASK_SIZE, *,
+                          sampling_ratio=0, threshold=MASK_THRESHOLD):
+    """RoIAlign crop of binary masks, one per box (detectron2 ``BitMasks.crop_and_resize``).
+
+    Output pixel ``(p, q)`` of box ``k`` is the average of bilinear samples of
+    ``masks[box_indices[k]]`` on a regular ``g_y x g_x`` grid inside bin ``(p, q)``
+    of the box shifted by -0.5 pixel (RoIAlign, Mask R-CNN Sec. 3, aligned
+    convention), with ``g = ceil(box side / output_size)`` when ``sampling_ratio <= 0``.
+
+    Args:
+        masks: ``[G, H, W]`` masks (bool, uint8 or float; binary in {0, 1}).
+        boxes: ``[K, 4]`` float32 ``xyxy`` in mask pixels.
+        box_indices: ``[K]`` int, which mask each box crops.
+        output_size: int ``m`` (28 in Mask R-CNN) or ``(m_h, m_w)``.
+        sampling_ratio: samples per bin and axis; ``<= 0`` is adaptive.
+        threshold: targets are ``crop >= threshold`` as float 0/1; ``None`` returns
+            the soft crop.
+
+    Returns:
+        ``[K, m_h, m_w]`` float32. Memory is ``K * H * W`` floats (one full mask per
+        box), as for detectron2.
+    """
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
+    masks = tf.convert_to_tensor(masks)
+    if masks.shape.rank != 3:
+        raise ValueError(f"Expected masks of shape [G, H, W]. Received: masks.shape={masks.shape}")
+    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    height, width = tf.shape(masks)[1], tf.shape(masks)[2]
+    x1, y1, x2, y2 = tf.unstack(boxes, num=4, axis=-1)
+    ay = _roi_align_weights(y1, y2, height, out_h, sampling_ratio)
+    ax = _roi_align_weights(x1, x2, width, out_w, sampling_ratio)
+    picked = tf.cast(tf.gather(masks, tf.cast(box_indices, tf.int32)), tf.float32)
+    crops = tf.matmul(tf.matmul(ay, picked), ax, transpose_b=True)
+    if threshold is None:
+        return crops
+    return tf.cast(crops >= threshold, tf.float32)
+
+
+def mask_targets(gt_masks, rois, matched, output_size=MASK_SIZE, *, sampling_ratio=0,
+                 threshold=MASK_THRESHOLD):
+    """Batched mask targets: crop of ``gt_masks[b, matched[b, r]]`` to ``rois[b, r]``.
+
+    Args:
+        gt_masks: ``[B, G, H, W]`` padded ground-truth masks (bool/uint8/float).
+        rois: ``[B, R, 4]`` float32 ``xyxy`` (usually the positive sampled RoIs).
+        matched: ``[B, R]`` int ground-truth index of each RoI (``ops.matching``).
+        output_size, sampling_ratio, threshold: see :func:`crop_and_resize_masks`.
+
+    Returns:
+        ``[B, R, m_h, m_w]`` float32 targets in {0, 1}.
+    """
+    gt_masks = tf.convert_to_tensor(gt_masks)
+    shape = tf.shape(gt_masks)
+    num_rois = tf.shape(rois)[1]
+    flat_masks = tf.reshape(gt_masks, tf.concat([[-1], shape[2:]], 0))
+    flat_idx = tf.cast(matched, tf.int32) + tf.range(shape[0])[:, None] * shape[1]
+    crops = crop_and_resize_masks(flat_masks, tf.reshape(rois, [-1, 4]),
+                                  tf.reshape(flat_idx, [-1]), output_size,
+                                  sampling_ratio=sampling_ratio, threshold=threshold)
+    return tf.reshape(crops, tf.concat([[shape[0], num_rois], tf.shape(crops)[1:]], 0))
+
+
+def _paste_weights(start, end, length, mask_len):
+    """``[..., length, mask_len]`` bilinear weights of image pixel centres inside a box."""
+    extent = end - start
+    centres = tf.cast(tf.range(length), tf.float32) + 0.5
+    u = (centres - start[..., None]) * tf.math.divide_no_nan(
+        tf.cast(mask_len, tf.float32), extent)[..., None] - 0.5
+    u = tf.where(extent[..., None] > 0, u, -2.0)  # empty box: nothing to sample
+    low = tf.floor(u)
+    frac = (u - low)[..., None]
+    low = tf.cast(low, tf.int32)
+    # one_hot of an out-of-range index is a zero row: grid_sample's zero padding.
+    return (tf.one_hot(low, mask_len) * (1.0 - frac) + tf.one_hot(low + 1, mask_len) * frac)
+
+
+def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD):
+    """Pastes ``m x m`` mask probabilities into full images at their boxes.
+
+    As detectron2's ``paste_masks_in_image``: image pixel ``(i, j)`` reads the mask
+    at ``u = (j + 0.5 - x1) / (x2 - x1) * m_w - 0.5`` (same for rows) by bilinear
+    interpolation, zero outside the mask; then ``>= threshold``.
+
+    Args:
+        masks: ``[..., N, m_h, m_w]`` float probabilities (e.g. sigmoid of the mask head
+            at the predicted class).
+        boxes: ``[..., N, 4]`` float32 ``xyxy`` image pixels.
+        image_size: ``(height, width)`` of the output, python ints.
+        threshold: binarisation threshold (0.5, Sec. 3.1); ``None`` returns the
+            interpolated probabilities.
+
+    Returns:
+        ``[..., N, height, width]``: bool when thresholded, else float32.
+    """
+    height, width = image_size
+    masks = tf.convert_to_tensor(masks, tf.float32)
+    boxes = tf.convert_to_tensor(boxes, tf.float32)
+    x1, y1, x2, y2 = tf.unstack(boxes, num=4, axis=-1)
+    wy = _paste_weights(y1, y2, height, tf.shape(masks)[-2])
+    wx = _paste_weights(x1, x2, width, tf.shape(masks)[-1])
+    pasted = tf.matmul(tf.matmul(wy, masks), wx, transpose_b=True)
+    if threshold is None:
+        return pasted
+    return pasted >= threshold
+
+
+def polygons_to_mask(polygons, height, width):
+    """COCO polygons to a binary mask (NumPy, pycocotools; not a TF op).
+
+    Args:
+        polygons: list of flat ``[x1, y1, x2, y2, ...]`` pixel coordinate lists
+            (COCO ``segmentation`` of a non-crowd annotation); their union is drawn.
+        height, width: image size.
+
+    Returns:
+        ``[height, width]`` uint8 in {0, 1}.
+    """
+    from pycocotools import mask as mask_utils
+
+    if not polygons:
+        return np.zeros((height, width), np.uint8)
+    rles = mask_utils.frPyObjects([list(map(float, p)) for p in polygons], height, width)
+    return mask_utils.decode(mask_utils.merge(rles)).astype(np.uint8)
+
+
+def rle_to_mask(rle, height, width):
+    """COCO RLE (compressed ``counts`` string/bytes or uncompressed list) to a mask.
+
+    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
+    """
+    from pycocotools import mask as mask_utils
+
+    counts = rle["counts"]
+    if isinstance(counts, list):
+        rle = mask_utils.frPyObjects(rle, height, width)
+    elif isinstance(counts, str):
+        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii")}
+    if list(rle["size"]) != [height, width]:
+        raise ValueError(
+            f"Expected an RLE of size {[height, width]}. Received: size={list(rle['size'])}")
+    return mask_utils.decode(rle).astype(np.uint8)
+
+
+def segmentation_to_mask(segmentation, height, width):
+    """A COCO annotation's ``segmentation`` (polygon list or RLE dict) to a mask.
+
+    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
+    """
+    if isinstance(segmentation, dict):
+        return rle_to_mask(segmentation, height, width)
+    if isinstance(segmentation, (list, tuple)):
+        return polygons_to_mask(segmentation, height, width)
+    raise ValueError(
+        "Expected a COCO segmentation: a list of polygons or an RLE dict. "
+        f"Received: segmentation of type {type(segmentation).__name__}")
+
+
+def mask_to_rle(mask):
+    """Binary ``[height, width]`` mask to a JSON-ready compressed COCO RLE.
+
+    NumPy, pycocotools; not a TF op. Returns ``{"size": [h, w], "counts": str}``.
+    """
+    from pycocotools import mask as mask_utils
+
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise ValueError(f"Expected a [height, width] mask. Received: mask.shape={mask.shape}")
+    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
+    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}
