@@ -67,6 +67,7 @@ def test_augmentation_is_pad_crop_and_flip_only_for_cifar(augmentation):
     pad = 4 if augmentation == "cifar" else 2
     dataset = datasets.make_pipeline(x, y, batch_size=16, training=True,
                                      augmentation=augmentation, seed=5)
+    assert dataset.element_spec[0].shape.as_list() == [None, 32, 32, 3]
     images, labels = _epoch(dataset)
     assert images.shape == x.shape and images.dtype == np.uint8
     found = []

@@ -17,34 +17,39 @@ from .image_dataset import AUGMENTATIONS
 DEFAULT_PAD = {"cifar": 4, "shift": 2}
 
 
-def augment(image, seed, *, augmentation, pad=None):
-    """Augment one image with stateless random ops.
+def augment(images, seed, *, augmentation, pad=None):
+    """Augment a batch of images with stateless random ops, image by image.
 
     Args:
-        image: ``[H, W, C]`` tensor (any dtype; uint8 stays uint8).
+        images: ``[B, H, W, C]`` tensor (any dtype; uint8 stays uint8).
         seed: int ``[2]`` tensor; the same seed gives the same result.
         augmentation: ``"cifar"``: zero-pad `pad` pixels on each side, take a
             random ``H x W`` crop, flip left-right with probability 1/2
             (He et al. 2015, Sec. 4.2). ``"shift"``: the same without the flip.
-            ``"none"``: return `image`.
+            ``"none"``: return `images`.
         pad: pixels per side; None takes `DEFAULT_PAD`.
 
     Returns:
-        ``[H, W, C]`` tensor of `image`'s dtype.
+        ``[B, H, W, C]`` tensor of `images`' dtype. Crop and flip are one
+        gather of padded rows and (possibly reversed) columns per image.
     """
     if augmentation == "none":
-        return image
+        return images
     pad = DEFAULT_PAD[augmentation] if pad is None else pad
-    height, width, channels = image.shape
+    height, width = images.shape[1], images.shape[2]
+    batch = tf.shape(images)[0]
     seeds = tf.random.experimental.stateless_split(seed, 2)
-    offset = tf.random.stateless_uniform([2], seeds[0], minval=0, maxval=2 * pad + 1,
-                                         dtype=tf.int32)
-    padded = tf.pad(image, [[pad, pad], [pad, pad], [0, 0]])
-    image = tf.slice(padded, tf.concat([offset, [0]], 0), [height, width, channels])
+    offsets = tf.random.stateless_uniform([batch, 2], seeds[0], minval=0, maxval=2 * pad + 1,
+                                          dtype=tf.int32)
+    rows = offsets[:, :1] + tf.range(height)[None, :]  # [B, H] rows of the padded image
+    cols = tf.range(width)[None, :]
     if augmentation == "cifar":
-        flip = tf.random.stateless_uniform([], seeds[1]) < 0.5
-        image = tf.where(flip, tf.reverse(image, [1]), image)
-    return image
+        flip = tf.random.stateless_uniform([batch, 1], seeds[1]) < 0.5
+        cols = tf.where(flip, width - 1 - cols, cols)  # mirrored crop: columns reversed
+    cols = offsets[:, 1:] + cols  # [B, W]
+    padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+    cropped = tf.gather(padded, rows, axis=1, batch_dims=1)  # [B, H, W + 2 pad, C]
+    return tf.gather(cropped, cols, axis=2, batch_dims=1)  # [B, H, W, C]
 
 
 def _check(x, y, batch_size, augmentation, pad):
@@ -70,9 +75,10 @@ def make_pipeline(x, y, *, batch_size, training, augmentation="none", seed=0,
                   drop_remainder=False, pad=None):
     """A `tf.data.Dataset` of ``(images, labels)`` batches for `model.fit`.
 
-    Training: shuffle the whole set (a new order every epoch), augment each
-    image, batch, prefetch. Evaluation (``training=False``): the file order,
-    no augmentation, batch, prefetch.
+    Training: shuffle the whole set (a new order every epoch), batch, augment
+    every image of the batch (vectorised, see `augment`), prefetch.
+    Evaluation (``training=False``): the file order, no augmentation, batch,
+    prefetch.
 
     Args:
         x: uint8 ``[N, H, W, C]`` NumPy array (e.g. `ImageDataset.x_train`).
@@ -102,17 +108,18 @@ def make_pipeline(x, y, *, batch_size, training, augmentation="none", seed=0,
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     if training:
         dataset = dataset.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-        if augmentation != "none":
-            randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-
-            def _augment(pair, random):
-                image, label = pair
-                image_seed = tf.stack([random, tf.constant(seed, tf.int64)])
-                return augment(image, image_seed, augmentation=augmentation, pad=pad), label
-
-            dataset = tf.data.Dataset.zip((dataset, randoms)).map(
-                _augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    if training and augmentation != "none":
+        # One random number per batch and epoch seeds that batch's stateless ops.
+        randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+
+        def _augment(batch, random):
+            images, labels = batch
+            batch_seed = tf.stack([random, tf.constant(seed, tf.int64)])
+            return augment(images, batch_seed, augmentation=augmentation, pad=pad), labels
+
+        dataset = tf.data.Dataset.zip((dataset, randoms)).map(
+            _augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     options = tf.data.Options()
     options.deterministic = True
     return dataset.with_options(options).prefetch(tf.data.AUTOTUNE)
