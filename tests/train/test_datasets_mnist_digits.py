@@ -1,5 +1,6 @@
 """MNIST from IDX files (raw and gzipped), the digits quick-start set, and load()'s checks."""
 
+import dataclasses
 import gzip
 
 import numpy as np
@@ -127,3 +128,22 @@ def test_load_bad_arguments(tmp_path):
         datasets.load("digits", tmp_path)
     with pytest.raises(ValueError, match="between 0 and 1436.*validation_split=1437"):
         datasets.load("digits", validation_split=1437)
+
+
+def test_image_dataset_is_frozen_and_checked():
+    data = datasets.load("digits")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.x_train = None
+    assert repr(data) == ("ImageDataset(name='digits', train=1437, val=0, test=360, "
+                          "input_shape=(32, 32, 1), num_classes=10, augmentation='shift')")
+    mean = data.pixel_mean
+    assert mean.shape == (32, 32, 1) and mean.dtype == np.float32
+    np.testing.assert_allclose(mean[16, 16, 0], data.x_train[:, 16, 16, 0].mean(), rtol=1e-6)
+    with pytest.raises(ValueError, match="x_val and y_val both set or both None"):
+        dataclasses.replace(data, x_val=data.x_test)
+    with pytest.raises(ValueError, match="x_test uint8 \\[N, H, W, C\\] and y_test int32 \\[N\\]"):
+        dataclasses.replace(data, y_test=data.y_test[:5])
+    with pytest.raises(ValueError, match="Expected 10 class names"):
+        dataclasses.replace(data, class_names=("a", "b"))
+    with pytest.raises(ValueError, match="Expected augmentation in"):
+        dataclasses.replace(data, augmentation="mixup")
