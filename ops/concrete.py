@@ -79,6 +79,14 @@ def _gumbel(shape, dtype, seed):
     return -tf.math.log(-tf.math.log(_uniform(shape, dtype, seed)))
 
 
+def _scaled_perturbed(logits, temperature, seed):
+    """``(logits + g - max) / tau``: the maximum is subtracted first, so the largest entry
+    is 0 and nothing overflows for any tau > 0 (the rest may reach -inf: weight 0)."""
+    z = logits + _gumbel(tf.shape(logits), logits.dtype, seed)
+    z = z - tf.stop_gradient(tf.reduce_max(z, axis=-1, keepdims=True))
+    return z / _temperature(temperature, logits.dtype)[..., None]
+
+
 def exp_sample(logits, temperature, *, seed=None):
     """Draws an ExpConcrete sample: the log of a Concrete sample (Maddison App. C.1).
 
@@ -100,11 +108,8 @@ def exp_sample(logits, temperature, *, seed=None):
     """
     logits = _as_float(logits, "logits")
     dtype = _compute_dtype(logits.dtype)
-    l32 = tf.cast(logits, dtype)
-    z = l32 + _gumbel(tf.shape(l32), dtype, seed)
-    z = z - tf.stop_gradient(tf.reduce_max(z, axis=-1, keepdims=True))
-    z = z / _temperature(temperature, dtype)[..., None]
-    log_y = tf.nn.log_softmax(z, axis=-1)
+    log_y = tf.nn.log_softmax(_scaled_perturbed(tf.cast(logits, dtype), temperature, seed),
+                              axis=-1)
     if logits.dtype != dtype:  # saturate instead of overflowing to -inf in float16/bfloat16
         log_y = tf.maximum(log_y, float(logits.dtype.min))
     return tf.cast(log_y, logits.dtype)
@@ -121,7 +126,7 @@ def sample(logits, temperature, *, seed=None, hard=False):
     """Draws a Concrete / Gumbel-Softmax sample on the simplex (Jang Eq. 2).
 
     ``y = softmax((logits + g) / temperature)``, ``g ~ Gumbel(0, 1)`` i.i.d.,
-    computed as ``exp`` of `exp_sample`. As tau -> 0 samples approach
+    computed stably like `exp_sample` (same noise for the same seed). As tau -> 0 samples approach
     one-hot vectors whose argmax follows ``softmax(logits)`` (the Gumbel-max
     trick); as tau -> inf they approach the uniform vector ``1/K``.
 
@@ -138,7 +143,7 @@ def sample(logits, temperature, *, seed=None, hard=False):
     """
     logits = _as_float(logits, "logits")
     dtype = _compute_dtype(logits.dtype)
-    y = tf.exp(tf.cast(exp_sample(tf.cast(logits, dtype), temperature, seed=seed), dtype))
+    y = tf.nn.softmax(_scaled_perturbed(tf.cast(logits, dtype), temperature, seed), axis=-1)
     if hard:
         one_hot = tf.one_hot(tf.argmax(y, axis=-1), tf.shape(y)[-1], dtype=dtype)
         y = straight_through(y, one_hot)
