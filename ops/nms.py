@@ -9,7 +9,9 @@ already kept box of the same class reaches ``iou_threshold``. Classes are kept
 apart with the class-offset trick: each box is shifted by ``class * (max_coord +
 1)`` so boxes of different classes never overlap, and one class-agnostic NMS
 (``tf.image.non_max_suppression_padded``, batched and tile-based, algorithmically
-equal to greedy NMS) does the rest. Boxes are float32 ``xyxy`` pixels.
+equal to greedy NMS) does the rest. Boxes are float32 ``xyxy`` pixels. The graph
+has static output shapes, compiles with XLA (``jit_compile=True``) and converts to
+TFLite with builtin ops only (no Flex delegate).
 
 Two boundary conventions differ from torchvision's and are those of TF's kernel:
 a box is suppressed at ``IoU >= iou_threshold`` (torchvision: ``>``), and IoU has

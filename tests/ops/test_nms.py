@@ -117,3 +117,25 @@ def test_static_shapes_tf_function_and_mirrored_strategy():
     for i in range(4):
         for replica in strategy.experimental_local_results(out[i]):
             np.testing.assert_array_equal(replica.numpy(), eager[i].numpy())
+
+
+@pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
+def test_tflite_builtin_ops_only_matches_tf():
+    rng = np.random.default_rng(10)
+    boxes, scores, classes = random_problem(rng, 1, 40, 3)
+    specs = [tf.TensorSpec([1, 40, 4]), tf.TensorSpec([1, 40]), tf.TensorSpec([1, 40], tf.int32)]
+    fn = tf.function(lambda b, s, c: N.batched_nms(b, s, c, max_detections=10),
+                     input_signature=specs)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate
+    interpreter = tf.lite.Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    for detail, value in zip(interpreter.get_input_details(), (boxes, scores, classes)):
+        interpreter.set_tensor(detail["index"], value)
+    interpreter.invoke()
+    outputs = sorted(interpreter.get_output_details(), key=lambda d: d["name"])  # Identity_<i>
+    got = [interpreter.get_tensor(d["index"]) for d in outputs]
+    want = fn(boxes, scores, classes)
+    assert [g.shape for g in got] == [(1, 10, 4), (1, 10), (1, 10), (1,)]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w.numpy())
