@@ -58,7 +58,8 @@ def match(quality, gt_valid, *, fg_threshold, bg_threshold, allow_low_quality_ma
 
     Returns:
         ``(matched, labels)``: ``matched [B, N]`` int32 index of the best valid
-        ground truth (0 when an image has none; use it only where ``labels == 1``),
+        ground truth (0 when an image has none; use it only where ``labels == 1``,
+        and give ``gather_matched`` a ``G >= 1`` tensor),
         and ``labels [B, N]`` int32 in {1, 0, -1}.
     """
     if bg_threshold > fg_threshold:
@@ -66,7 +67,10 @@ def match(quality, gt_valid, *, fg_threshold, bg_threshold, allow_low_quality_ma
             "Expected bg_threshold <= fg_threshold. "
             f"Received: bg_threshold={bg_threshold}, fg_threshold={fg_threshold}")
     quality = tf.convert_to_tensor(quality, tf.float32)
-    valid = tf.convert_to_tensor(gt_valid, tf.bool)[:, None, :]
+    valid = tf.convert_to_tensor(gt_valid, tf.bool)
+    # One extra padded column, so that G = 0 (no ground-truth row at all) still works.
+    quality = tf.pad(quality, [[0, 0], [0, 0], [0, 1]], constant_values=-1.0)
+    valid = tf.pad(valid, [[0, 0], [0, 1]], constant_values=False)[:, None, :]
     quality = tf.where(valid, quality, -1.0)
     best = tf.reduce_max(quality, axis=-1)
     matched = tf.argmax(quality, axis=-1, output_type=tf.int32)

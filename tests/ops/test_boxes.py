@@ -132,3 +132,16 @@ def test_tf_function_and_mirrored_strategy():
         np.testing.assert_allclose(graph[i], eager[i], atol=1e-5)  # float32 ulps at ~60
         for replica in strategy.experimental_local_results(per_replica[i]):
             np.testing.assert_allclose(replica, eager[i], atol=1e-5)
+
+
+def test_invariance_under_joint_scaling_and_translation():
+    rng = np.random.default_rng(4)
+    a, b = random_boxes(rng, 5), random_boxes(rng, 4)
+    scale = np.array([3.0, 3.0, 3.0, 3.0], np.float32)
+    shift = np.array([7.0, -2.0, 7.0, -2.0], np.float32)
+    np.testing.assert_allclose(B.pairwise_iou(a * scale + shift, b * scale + shift),
+                               B.pairwise_iou(a, b), atol=1e-5)
+    b = b + np.array([0, 0, 1, 1], np.float32)
+    a = a + np.array([0, 0, 1, 1], np.float32)
+    np.testing.assert_allclose(B.encode(a[:4] * scale + shift, b * scale + shift),
+                               B.encode(a[:4], b), atol=1e-4)

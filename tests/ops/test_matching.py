@@ -70,6 +70,10 @@ def test_padding_no_ground_truth_and_no_overlap():
     np.testing.assert_array_equal(labels.numpy(), [[1, 0], [0, 0], [0, 0]])
     np.testing.assert_array_equal(matched.numpy(), [[0, 0], [0, 0], [0, 0]])
     np.testing.assert_array_equal(M.gather_matched(classes, matched).numpy()[0], [3, 3])
+    # no ground-truth rows at all (G = 0)
+    matched, labels = M.match_anchors(anchors, tf.zeros([2, 0, 4]), tf.zeros([2, 0], tf.bool))
+    np.testing.assert_array_equal(labels.numpy(), [[0, 0], [0, 0]])
+    np.testing.assert_array_equal(matched.numpy(), [[0, 0], [0, 0]])
 
 
 def test_random_against_reference():
