@@ -34,6 +34,7 @@ setup(
         "pycocotools",
         "scikit-learn",  # ships the quick-start digits dataset
         "pillow",  # PNG grids and image files
+        "tensorboard",  # keras.callbacks.TensorBoard in training runs
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "ruff"],

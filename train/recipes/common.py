@@ -1,0 +1,43 @@
+"""Pieces shared by the image-classification recipes."""
+
+import math
+
+import keras
+
+
+def build_classifier(builder, data):
+    """`builder(num_classes=..., input_shape=...)` for `data` (an
+    `ImageDataset`), with its "normalization" layer adapted to the training
+    images when it has one (the per-pixel mean of He et al. 2015, Sec. 4.2)."""
+    model = builder(num_classes=data.num_classes, input_shape=data.input_shape)
+    try:
+        normalization = model.get_layer("normalization")
+    except ValueError:
+        normalization = None
+    if normalization is not None and hasattr(normalization, "adapt"):
+        normalization.adapt(data.x_train)
+    return model
+
+
+def compile_classifier(model, optimizer, *, jit_compile="auto"):
+    """Sparse categorical cross-entropy on softmax outputs, accuracy metric."""
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"], jit_compile=jit_compile)
+    return model
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """Updates per epoch when the last partial batch is kept."""
+    return math.ceil(num_examples / batch_size)
+
+
+def epochs_for(steps, num_examples, batch_size):
+    """Epochs needed to run at least `steps` updates."""
+    return math.ceil(steps / steps_per_epoch(num_examples, batch_size))
+
+
+def plateau_callback(config, monitor):
+    """Divide the learning rate by 10 when `monitor` stops improving."""
+    return keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor, factor=0.1, patience=config["plateau_patience"],
+        min_lr=config["min_lr"], verbose=1)

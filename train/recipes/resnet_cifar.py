@@ -1,0 +1,93 @@
+"""He et al. 2015 (arXiv:1512.03385), Sec. 4.2: CIFAR ResNets.
+
+Command (CIFAR-10 "python version" archive from
+https://www.cs.toronto.edu/~kriz/cifar.html):
+
+    keras-zoo train resnet20 --data-dir cifar-10-python.tar.gz
+    keras-zoo train resnet110 --data-dir cifar-10-python.tar.gz      # with warm-up
+    keras-zoo train resnet56 --data-dir ... --validation-split 5000  # the 45k/5k split
+
+Expected (Table 6, CIFAR-10 test error): ResNet-20 8.75%, -32 7.51%, -44
+7.17%, -56 6.97%, -110 6.43% (6.61 +- 0.16 over 5 runs), -1202 7.93%.
+Not reproduced here (2 CPU cores); the schedule values are tested in
+tests/train/test_recipes.py.
+
+Recipe: SGD, momentum 0.9, weight decay 1e-4 on the kernels (coupled L2,
+see `L2SGD`), batch 128, lr 0.1 divided by 10 at 32k and 48k iterations,
+stop at 64k (``epochs = ceil(64000 / steps_per_epoch)``: 164 epochs on the
+50k training images, 182 on 45k); ResNet-110 warms up at 0.01 for the first
+400 iterations. Augmentation: 4-pixel pad, random 32x32 crop, horizontal
+flip (the dataset's own augmentation). ``schedule="plateau"`` is the
+alternative: lr 0.1 divided by 10 when the validation loss (or the training
+loss without a validation split) has not improved for `plateau_patience`
+epochs. ``tiny=True`` shrinks the run for a CPU smoke test.
+"""
+
+from keras_zoo.train.optimizers import L2SGD
+from keras_zoo.train.schedules import StepSchedule
+
+from . import common
+
+WARMUP_MODELS = ("resnet110", "resnet1202")  # Sec. 4.2 (110); 1202 reuses it
+
+
+def get_config(model_name="resnet20", *, tiny=False):
+    """The paper's hyper-parameters as a JSON-serialisable dict."""
+    config = {
+        "recipe": "resnet_cifar",
+        "dataset": "cifar10",
+        "batch_size": 128,  # Sec. 4.2
+        "steps": 64000,  # Sec. 4.2: terminate at 64k iterations
+        "epochs": None,  # None: derived from `steps`
+        "learning_rate": 0.1,  # Sec. 4.2
+        "boundaries": [32000, 48000],  # Sec. 4.2: /10 at 32k and 48k
+        "momentum": 0.9,  # Sec. 3.4
+        "weight_decay": 1e-4,  # Sec. 3.4
+        "warmup_steps": 400 if model_name in WARMUP_MODELS else 0,  # Sec. 4.2
+        "warmup_learning_rate": 0.01,
+        "schedule": "step",  # or "plateau"
+        "plateau_patience": 10,
+        "min_lr": 1e-4,
+        "validation_split": 0,
+    }
+    if tiny:
+        config.update(steps=40, boundaries=[20, 30], batch_size=32,
+                      warmup_steps=min(config["warmup_steps"], 5))
+    return config
+
+
+def build_model(builder, data, config):
+    return common.build_classifier(builder, data)
+
+
+def make_optimizer(config, steps_per_epoch):
+    """`L2SGD` with the step schedule (or a plain rate for "plateau")."""
+    if config["schedule"] == "step":
+        lr = StepSchedule(
+            config["boundaries"],
+            [config["learning_rate"] * 0.1**i for i in range(len(config["boundaries"]) + 1)],
+            warmup_steps=config["warmup_steps"], warmup_value=config["warmup_learning_rate"])
+    elif config["schedule"] == "plateau":
+        lr = config["learning_rate"]
+    else:
+        raise ValueError("Expected schedule 'step' or 'plateau'. "
+                         f"Received: schedule={config['schedule']!r}")
+    return L2SGD(lr, momentum=config["momentum"], l2=config["weight_decay"])
+
+
+def compile_model(model, config, *, steps_per_epoch, jit_compile="auto"):
+    return common.compile_classifier(model, make_optimizer(config, steps_per_epoch),
+                                     jit_compile=jit_compile)
+
+
+def callbacks(config, *, has_validation):
+    """Extra callbacks: the plateau rule and its warm-up (none for "step")."""
+    if config["schedule"] != "plateau":
+        return []
+    extra = [common.plateau_callback(config, "val_loss" if has_validation else "loss")]
+    if config["warmup_steps"]:
+        from keras_zoo.train.callbacks import Warmup
+
+        extra.insert(0, Warmup(config["warmup_steps"], config["warmup_learning_rate"],
+                               config["learning_rate"]))
+    return extra

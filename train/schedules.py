@@ -1,0 +1,62 @@
+"""Learning-rate schedules of the training recipes (serialisable Keras
+`LearningRateSchedule`s, so a saved model reloads with its optimizer)."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Piecewise-constant learning rate with an optional constant warm-up.
+
+    ``lr(step) = warmup_value`` for ``step < warmup_steps``, otherwise
+    ``values[i]`` where ``i`` counts the boundaries with ``boundary <= step``.
+    `step` is the optimizer's iteration count: the number of updates done
+    before this one, so ``step = 32000`` is the 32,001st update, the first
+    after "32k iterations". (Keras's `PiecewiseConstantDecay` switches one
+    step later: it keeps ``values[0]`` while ``step <= boundaries[0]``.)
+
+    He et al. 2015, Sec. 4.2: ``StepSchedule([32000, 48000], [0.1, 0.01,
+    0.001])``; for ResNet-110, ``warmup_steps=400, warmup_value=0.01``
+    ("0.01 to warm up ... until the training error is below 80% (about 400
+    iterations), then go back to 0.1").
+
+    Args:
+        boundaries: increasing iteration counts where the rate changes.
+        values: ``len(boundaries) + 1`` learning rates.
+        warmup_steps: number of first updates that use `warmup_value`.
+        warmup_value: the warm-up learning rate (ignored when
+            ``warmup_steps == 0``).
+
+    Example:
+    >>> s = StepSchedule([32000, 48000], [0.1, 0.01, 0.001], 400, 0.01)
+    >>> [round(float(s(i)), 4) for i in (0, 399, 400, 31999, 32000, 48000)]
+    [0.01, 0.01, 0.1, 0.1, 0.01, 0.001]
+    """
+
+    def __init__(self, boundaries, values, warmup_steps=0, warmup_value=0.0):
+        boundaries, values = [int(b) for b in boundaries], [float(v) for v in values]
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                "Expected len(values) == len(boundaries) + 1. Received: "
+                f"boundaries={boundaries}, values={values}")
+        if any(b1 >= b2 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"Expected increasing boundaries. Received: boundaries={boundaries}")
+        if warmup_steps < 0:
+            raise ValueError(f"Expected warmup_steps >= 0. Received: warmup_steps={warmup_steps}")
+        self.boundaries = boundaries
+        self.values = values
+        self.warmup_steps = int(warmup_steps)
+        self.warmup_value = float(warmup_value)
+
+    def __call__(self, step):
+        step = ops.cast(step, "int64")
+        passed = ops.zeros((), "int32")
+        for boundary in self.boundaries:
+            passed = passed + ops.cast(step >= boundary, "int32")
+        rate = ops.take(ops.convert_to_tensor(self.values, "float32"), passed)
+        return ops.where(step < self.warmup_steps, ops.cast(self.warmup_value, "float32"), rate)
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values,
+                "warmup_steps": self.warmup_steps, "warmup_value": self.warmup_value}

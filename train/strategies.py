@@ -1,0 +1,59 @@
+"""Distribution strategies and precision settings for `keras-zoo train`.
+
+`get_strategy(name)` maps a ``--strategy`` value to a `tf.distribute`
+strategy; `STRATEGIES` is the one table of names, so a new strategy (e.g.
+"multiworker") is one function and one entry. `precision_policy` picks the
+mixed-precision policy that suits the device.
+"""
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+
+def _default():
+    return tf.distribute.get_strategy()
+
+
+def _mirrored():
+    """Synchronous data parallelism on one machine: all GPUs, or, without a
+    GPU, every logical CPU device (a CPU split into logical devices, as the
+    tests do, then acts as several replicas)."""
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([d.name for d in devices])
+
+
+STRATEGIES = {
+    "default": _default,
+    "mirrored": _mirrored,
+}
+
+
+def get_strategy(name="default"):
+    """Returns the `tf.distribute.Strategy` named `name` (a key of `STRATEGIES`)."""
+    if name not in STRATEGIES:
+        raise ValueError(f"Expected a strategy in {sorted(STRATEGIES)}. "
+                         f"Received: strategy={name!r}")
+    return STRATEGIES[name]()
+
+
+def precision_policy(mixed_precision):
+    """The Keras dtype policy: ``"float32"``, or with `mixed_precision`
+    ``"mixed_float16"`` on a GPU and ``"mixed_bfloat16"`` on CPU (fast on
+    CPUs with AVX512-BF16 / AMX; float16 has no fast CPU kernels). Keras
+    wraps the optimizer in a `LossScaleOptimizer` for mixed_float16."""
+    if not mixed_precision:
+        return "float32"
+    return "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Sets the global Keras dtype policy to `name` inside the block only."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
