@@ -63,6 +63,7 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
             f"Received: boxes.shape={boxes.shape}, scores.shape={scores.shape}")
     # Padding candidates (class < 0) score -inf; a finite threshold makes NMS drop them.
     score_threshold = tf.maximum(tf.cast(score_threshold, tf.float32), tf.float32.min)
+    iou_threshold = tf.cast(iou_threshold, tf.float32)  # a tensor: no retrace per value
     scores_in = tf.where(classes >= 0, scores, -float("inf"))
     if pre_nms_top_k is not None:
         k = tf.minimum(pre_nms_top_k, tf.shape(scores_in)[1])
