@@ -35,9 +35,13 @@ setup(
         "scikit-learn",  # ships the quick-start digits dataset
         "pillow",  # PNG grids and image files
         "tensorboard",  # keras.callbacks.TensorBoard in training runs
+        "ai-edge-litert",  # LiteRT interpreter that verifies TFLite exports
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout", "ruff"],
+        "test": ["pytest>=8", "pytest-timeout", "ruff",
+                 "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api"],
+        "onnx": ["onnx", "onnxruntime", "tf2onnx"],  # tested: 1.23 / 1.32 / 1.17
+        "serving": ["tensorflow-serving-api"],  # gRPC PredictRequest for TF Serving clients
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
 )

@@ -2,5 +2,6 @@
 
 from keras_zoo.export._common import FLOAT_TOLERANCE, ExportVerificationError
 from keras_zoo.export.saved_model import to_saved_model
+from keras_zoo.export.tflite import to_tflite
 
-__all__ = ["FLOAT_TOLERANCE", "ExportVerificationError", "to_saved_model"]
+__all__ = ["FLOAT_TOLERANCE", "ExportVerificationError", "to_saved_model", "to_tflite"]

@@ -25,3 +25,26 @@ def tiny_dict_model(size=8, seed=0):
     features = keras.layers.GlobalAveragePooling2D()(x)
     logits = keras.layers.Dense(3, kernel_initializer=init)(features)
     return keras.Model(inp, {"logits": logits, "features": features})
+
+
+def digits_classifier(seed=0):
+    """Raw 32x32 grey digits -> softmax over 10 classes: two conv + max-pool stages, dense."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    inp = keras.Input((32, 32, 1), name="images")
+    x = keras.layers.Rescaling(1 / 255.0)(inp)
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer=init)(x)
+    x = keras.layers.MaxPooling2D(2)(x)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init)(x)
+    x = keras.layers.MaxPooling2D(4)(x)
+    x = keras.layers.Flatten()(x)
+    out = keras.layers.Dense(10, activation="softmax", kernel_initializer=init)(x)
+    return keras.Model(inp, out)
+
+
+def trained_digits_classifier(data, epochs=8):
+    """`digits_classifier` trained briefly on `data.x_train` (a few seconds on CPU)."""
+    model = digits_classifier()
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(data.x_train, data.y_train, batch_size=64, epochs=epochs, verbose=0)
+    return model

@@ -1,0 +1,236 @@
+"""TFLite (LiteRT) flatbuffer export with optional post-training quantization.
+
+The flatbuffer has one signature, `serving_default`, with the same input
+names as the SavedModel export (`images` for a single input) and the same
+named outputs (`probabilities`, or a dict model's keys). Inputs are float32
+raw pixels in [0, 255] (normalisation stays inside the model); with
+`quantize="int8", int8_io=True` they are int8, quantized with the input
+tensor's scale and zero point (`q = round(x / scale) + zero_point`).
+
+Conversion uses TFLite builtin ops only when it can; if an op has no builtin
+kernel it falls back to `SELECT_TF_OPS` (the Flex delegate) and warns with
+the op names (also returned by `flex_ops(path)`).
+"""
+
+import os
+import re
+import tempfile
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras_zoo.export import _common
+
+SIGNATURE_KEY = "serving_default"
+QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
+# Verification tolerance per mode, as a fraction of the output scale
+# (max |Keras output|, at least 1). float32 is the issue's 1e-4; the quantized
+# modes carry the error of the number format they store.
+TOLERANCES = {None: _common.FLOAT_TOLERANCE, "float16": 5e-3, "dynamic": 5e-2, "int8": 0.15}
+REPRESENTATIVE_SAMPLES = 200  # calibration examples drawn for int8
+
+
+def _write_float_saved_model(model, directory, output_names):
+    """A SavedModel whose `serving_default` takes the model's own input dtype
+    (float raw pixels); converting from it freezes the variables."""
+    specs = _common.input_specs(model)
+
+    def call(*args):
+        outputs = model(args[0] if len(args) == 1 else list(args), training=False)
+        return _common.named_outputs(model, outputs, output_names)
+
+    signature = [tf.TensorSpec(shape, model_dtype, name=name)
+                 for name, shape, _, model_dtype in specs]
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(SIGNATURE_KEY, call, input_signature=signature)
+    archive.write_out(directory, verbose=False)
+
+
+def _representative_dataset(model, data):
+    specs = _common.input_specs(model)
+    if isinstance(data, dict) or (not callable(data) and not isinstance(data, (list, tuple))):
+        arrays = _common.as_input_dict(model, data)
+        n = min(len(a) for a in arrays.values())
+        if n == 0:
+            raise ValueError("Expected at least one representative example. Received: 0")
+        take = np.random.default_rng(0).permutation(n)[:REPRESENTATIVE_SAMPLES]
+
+        def gen():
+            for i in take:
+                yield [arrays[name][i:i + 1].astype(md) for name, _, _, md in specs]
+        return gen
+    if callable(data):
+        return data
+    raise ValueError(
+        "Expected representative_data as an array of raw images, a dict by input name, or a "
+        f"generator function. Received: {type(data).__name__}")
+
+
+def _convert(saved_model_dir, quantize, representative, int8_io, ops):
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=[SIGNATURE_KEY])
+    converter.target_spec.supported_ops = ops
+    if quantize == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        if tf.lite.OpsSet.SELECT_TF_OPS not in ops:
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if int8_io:
+            converter.inference_input_type = tf.int8
+            converter.inference_output_type = tf.int8
+    return converter.convert()
+
+
+def flex_ops(path_or_bytes):
+    """Names of the TF ops in a flatbuffer that need the Flex delegate (sorted)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    buf = path_or_bytes
+    if not isinstance(buf, (bytes, bytearray)):
+        with open(path_or_bytes, "rb") as f:
+            buf = f.read()
+    model = schema.ModelT.InitFromPackedBuf(bytearray(buf), 0)
+    names = set()
+    for code in model.operatorCodes or []:
+        custom = code.customCode.decode() if code.customCode else ""
+        if custom.startswith("Flex"):
+            names.add(custom[len("Flex"):])
+    return sorted(names)
+
+
+def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=False,
+              verify=True, overwrite=False, sample_inputs=None, output_names=None):
+    """Converts `model` to a TFLite flatbuffer at `path`.
+
+    Args:
+        model: a built `keras.Model`.
+        path: the `.tflite` file to write (atomically: temp file, then rename).
+        quantize: None (float32), `"float16"` (float16 weights), `"dynamic"`
+            (int8 weights, float activations) or `"int8"` (full integer: int8
+            weights and activations, calibrated on `representative_data`).
+        representative_data: for `"int8"`: raw images `[N, H, W, C]` (uint8 or
+            float in [0, 255]; up to 200 are drawn), a dict by input name, or a
+            generator function yielding lists of input arrays.
+        int8_io: with `"int8"`, make the input and output tensors int8 too.
+        verify: run the flatbuffer in the LiteRT interpreter (`ai-edge-litert`)
+            and compare with Keras on `sample_inputs` within `TOLERANCES[quantize]`
+            of the output scale.
+        overwrite: replace an existing file; refused otherwise.
+        sample_inputs: raw inputs for verification (default: 2 random images).
+        output_names: names for a non-dict model's outputs.
+
+    Returns:
+        `path` (str).
+
+    Example:
+        >>> to_tflite(model, "resnet20_int8.tflite", quantize="int8",
+        ...           representative_data=x_train)
+    """
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"Expected quantize in {QUANTIZE_MODES}. Received: quantize={quantize!r}")
+    if int8_io and quantize != "int8":
+        raise ValueError(f"Expected int8_io only with quantize='int8'. Received: {quantize!r}")
+    representative = None
+    if quantize == "int8":
+        if representative_data is None:
+            raise ValueError(
+                "Expected representative_data (e.g. training images) for quantize='int8'. "
+                "Received: representative_data=None")
+        representative = _representative_dataset(model, representative_data)
+    if verify:
+        samples = (_common.sample_inputs(model) if sample_inputs is None
+                   else _common.as_input_dict(model, sample_inputs))
+    path = os.fspath(path)
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"Expected a path that does not exist yet (or overwrite=True). Received: path={path!r}")
+    with tempfile.TemporaryDirectory(prefix="keras_zoo_tflite_") as saved_model_dir:
+        _write_float_saved_model(model, saved_model_dir, output_names)
+        flatbuffer, error = _convert_builtin_first(saved_model_dir, quantize, representative,
+                                                   int8_io)
+    if error is not None:
+        needed = flex_ops(flatbuffer) or _ops_in_error(str(error))
+        warnings.warn(
+            f"TFLite conversion of {model.name!r} needs the Flex delegate (SELECT_TF_OPS) for "
+            f"these TF ops: {', '.join(needed)}. Runtimes without Flex cannot run it.",
+            stacklevel=2)
+    with _common.atomic_path(path, overwrite=overwrite) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(flatbuffer)
+        if verify:
+            verify_tflite(tmp, model, samples, quantize=quantize, output_names=output_names)
+    return path
+
+
+def _convert_builtin_first(saved_model_dir, quantize, representative, int8_io):
+    """Returns `(flatbuffer, None)` with builtin ops only, else `(flatbuffer, error)`
+    converted with SELECT_TF_OPS after the builtin-only attempt raised `error`."""
+    builtins = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    try:
+        return _convert(saved_model_dir, quantize, representative, int8_io, builtins), None
+    except Exception as error:  # ConverterError: some op has no builtin kernel
+        flex = builtins + [tf.lite.OpsSet.SELECT_TF_OPS]
+        try:
+            return _convert(saved_model_dir, quantize, representative, int8_io, flex), error
+        except Exception as flex_error:
+            raise ValueError(
+                "Expected a model whose ops TFLite can convert (builtin or Flex). Received: "
+                f"ops TFLite cannot convert: {_ops_in_error(str(flex_error))}") from flex_error
+
+
+def _ops_in_error(message):
+    return sorted(set(re.findall(r"tf\.([A-Za-z0-9_]+)", message))) or ["(see converter log)"]
+
+
+def run_tflite(path, inputs):
+    """Runs the `serving_default` signature of a flatbuffer in the LiteRT interpreter.
+
+    Args:
+        path: a `.tflite` file.
+        inputs: `{input name: array}` of raw values; int8 inputs are quantized
+            with their tensor's scale and zero point, int8 outputs dequantized.
+
+    Returns:
+        `{output name: float32 np.ndarray}`.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=os.fspath(path))
+    runner = interpreter.get_signature_runner(SIGNATURE_KEY)
+    in_details = runner.get_input_details()
+    feed = {}
+    for name, value in inputs.items():
+        detail = in_details[name]
+        value = np.asarray(value, np.float32)
+        if detail["dtype"] in (np.int8, np.uint8):
+            scale, zero = detail["quantization"]
+            info = np.iinfo(detail["dtype"])
+            value = np.clip(np.round(value / scale) + zero, info.min, info.max)
+        feed[name] = value.astype(detail["dtype"])
+    outputs = runner(**feed)
+    out_details = runner.get_output_details()
+    result = {}
+    for name, value in outputs.items():
+        scale, zero = out_details[name]["quantization"]
+        if out_details[name]["dtype"] in (np.int8, np.uint8) and scale:
+            value = (value.astype(np.float32) - zero) * scale
+        result[name] = np.asarray(value, np.float32)
+    return result
+
+
+def verify_tflite(path, model, inputs, *, quantize=None, output_names=None, tolerance=None):
+    """Compares the flatbuffer's outputs with `model` on raw `inputs` (dict by name).
+
+    Returns the max error as a fraction of the output scale.
+    """
+    tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
+    expected = _common.keras_outputs(model, inputs, output_names)
+    got = run_tflite(path, inputs)
+    return _common.check_close(expected, got, tolerance, f"TFLite ({quantize or 'float32'})")
