@@ -1,6 +1,7 @@
 """Keras layers of keras_zoo."""
 from keras_zoo.layers.basic_block import BasicBlock  # noqa: F401
 from keras_zoo.layers.bottleneck_block import BottleneckBlock  # noqa: F401
+from keras_zoo.layers.image_normalization import ImageNormalization  # noqa: F401
 from keras_zoo.layers.keep_schedule import keep_schedule  # noqa: F401
 from keras_zoo.layers.relaxed_bernoulli import RelaxedBernoulli  # noqa: F401
 from keras_zoo.layers.relaxed_one_hot_categorical import RelaxedOneHotCategorical  # noqa: F401
