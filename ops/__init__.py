@@ -10,3 +10,5 @@ from . import (
     matching,  # noqa: F401
     nms,  # noqa: F401
 )
+from .roi_align import roi_align  # noqa: E402,F401  (the function shadows the module name)
+from .roi_pool import roi_pool  # noqa: E402,F401
