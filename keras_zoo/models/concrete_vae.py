@@ -232,7 +232,9 @@ class ConcreteVAE(keras.Model):
         for name, value in (("loss", loss), ("reconstruction", tf.reduce_mean(recon)),
                             ("kl", tf.reduce_mean(kl))):
             self._trackers[name].update_state(value)
-        return {name: self._trackers[name].result() for name in ("loss", "reconstruction", "kl")}
+        logs = {name: self._trackers[name].result() for name in ("loss", "reconstruction", "kl")}
+        logs["temperature"] = tf.identity(self.sampler.temperature_variable.value)
+        return logs
 
     def test_step(self, data):
         x = keras.utils.unpack_x_y_sample_weight(data)[0]

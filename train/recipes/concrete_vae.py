@@ -101,14 +101,15 @@ def make_datasets(data, config):
 
 
 def write_artifacts(model, data, config, out, *, rows=10):
-    """``samples.png`` in `out`: rows of test images, their reconstructions, prior samples."""
+    """``samples.png`` in `out`: a row of (up to ``2 * rows``) test images, a row of their
+    reconstructions and a row of as many samples from the prior."""
     from PIL import Image
 
     x = _binary(data, config)[2][:rows * 2]
     if config["binarization"] == "dynamic":
         x = (np.random.default_rng(config["seed"]).random(x.shape) < x).astype(np.float32)
     recon = model.predict(x, verbose=0)
-    prior = keras.ops.convert_to_numpy(model.sample_prior(rows * 2, seed=config["seed"]))
+    prior = keras.ops.convert_to_numpy(model.sample_prior(len(x), seed=config["seed"]))
     grid = np.concatenate([np.concatenate(list(block), axis=1)
                            for block in (x, recon, prior)], axis=0)[..., 0]
     scale = max(1, 32 // x.shape[1])  # digits 8x8 -> 32x32 pixels per image
