@@ -1,0 +1,126 @@
+"""``keras-zoo export RUN_DIR``: a run's checkpoint to SavedModel, TFLite or ONNX.
+
+    keras-zoo export RUN_DIR --format saved_model   # RUN_DIR/saved_model/<next version>
+    keras-zoo export RUN_DIR --format tflite --quantize int8   # RUN_DIR/export/model_int8.tflite
+    keras-zoo export RUN_DIR --format onnx --out resnet20.onnx
+
+The conversion itself lives in `keras_zoo.export` (any keras.Model); this
+module only reads the run directory (config.json, checkpoints/last.keras)
+and, for int8, draws the representative images from the run's training set.
+"""
+
+import json
+import os
+import sys
+
+import keras
+
+FORMATS = ("saved_model", "tflite", "onnx")
+
+
+def add_parser(sub):
+    """Adds the ``export`` subcommand to an argparse subparsers object."""
+    p = sub.add_parser("export", help="export a run to SavedModel (TF Serving), TFLite or ONNX",
+                       description=__doc__.split("\n")[0])
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--quantize", choices=("float16", "dynamic", "int8"),
+                   help="TFLite post-training quantization (int8 calibrates on the run's "
+                   "training images)")
+    p.add_argument("--int8-io", action="store_true", help="with --quantize int8: int8 input "
+                   "and output tensors")
+    p.add_argument("--out", help="saved_model: the model base directory (default "
+                   "RUN_DIR/saved_model); tflite/onnx: the file or a directory for it "
+                   "(default RUN_DIR/export/)")
+    p.add_argument("--version", type=int, help="saved_model version (default: one above the "
+                   "highest in --out)")
+    p.add_argument("--checkpoint", default="last", choices=("last", "best"))
+    p.add_argument("--data-dir", help="the dataset's files, if they moved since training "
+                   "(int8 only)")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip loading the artifact back and comparing with Keras")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing artifact")
+    return p
+
+
+def _load_run(run_dir, checkpoint):
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"Expected RUN_DIR to be a keras-zoo run directory holding "
+                                f"config.json. Received: run_dir={run_dir!r}")
+    path = os.path.join(run_dir, "checkpoints", f"{checkpoint}.keras")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Expected a checkpoint at {path} (written after the first "
+                                f"epoch). Received: run_dir={run_dir!r} has none")
+    with open(config_path, encoding="utf-8") as f:
+        config = json.load(f)
+    from keras_zoo.train import run  # noqa: F401  (registers the recipes' custom objects)
+
+    return config, keras.saving.load_model(path)
+
+
+def _next_version(base):
+    versions = [int(n) for n in os.listdir(base) if n.isdigit()] if os.path.isdir(base) else []
+    return max(versions, default=0) + 1
+
+
+def _file_path(run_dir, out, suffix):
+    if out is None:
+        return os.path.join(run_dir, "export", f"model{suffix}")
+    if out.endswith(suffix.rsplit(".", 1)[-1]) and not os.path.isdir(out):
+        return out
+    return os.path.join(out, f"model{suffix}")
+
+
+def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, version=None,
+               checkpoint="last", data_dir=None, verify=True, overwrite=False):
+    """Exports `run_dir`'s checkpoint; returns the artifact path (see module docstring)."""
+    from keras_zoo import export
+
+    if format not in FORMATS:
+        raise ValueError(f"Expected format in {FORMATS}. Received: format={format!r}")
+    if quantize is not None and format != "tflite":
+        raise ValueError(f"Expected --quantize only with --format tflite. Received: "
+                         f"format={format!r}, quantize={quantize!r}")
+    if version is not None and format != "saved_model":
+        raise ValueError(f"Expected --version only with --format saved_model. Received: "
+                         f"format={format!r}, version={version!r}")
+    config, model = _load_run(run_dir, checkpoint)
+    if format == "saved_model":
+        base = out or os.path.join(run_dir, "saved_model")
+        version = _next_version(base) if version is None else version
+        return export.to_saved_model(model, base, version=version, overwrite=overwrite,
+                                     verify=verify)
+    if format == "onnx":
+        return export.to_onnx(model, _file_path(run_dir, out, ".onnx"), verify=verify,
+                              overwrite=overwrite)
+    representative = None
+    if quantize == "int8":
+        from keras_zoo.train import datasets
+
+        data = datasets.load(config["dataset"], data_dir or config.get("data_dir"))
+        representative = data.x_train
+    suffix = f"_{quantize}.tflite" if quantize else ".tflite"
+    return export.to_tflite(model, _file_path(run_dir, out, suffix), quantize=quantize,
+                            representative_data=representative, int8_io=int8_io,
+                            verify=verify, overwrite=overwrite)
+
+
+def command(args):
+    """The ``keras-zoo export`` handler: prints the artifact path and returns 0; a
+    failed verification prints one line and returns 1."""
+    from keras_zoo.export import ExportVerificationError
+
+    try:
+        path = export_run(args.run_dir, format=args.format, quantize=args.quantize,
+                          int8_io=args.int8_io, out=args.out, version=args.version,
+                          checkpoint=args.checkpoint, data_dir=args.data_dir,
+                          verify=args.verify, overwrite=args.overwrite)
+    except ImportError as error:  # the onnx extra is missing
+        raise ValueError(f"Expected the packages of the 'onnx' extra. Received: {error}") from None
+    except ExportVerificationError as error:
+        print(f"keras-zoo export: verification failed, nothing written: {error}",
+              file=sys.stderr)
+        return 1
+    print(f"Exported {args.format}{' ' + args.quantize if args.quantize else ''}: {path}")
+    return 0
