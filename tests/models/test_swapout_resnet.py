@@ -1,0 +1,130 @@
+"""SwapoutResNet, its stochastic-depth twin, and stochastic inference."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_zoo import layers, models
+from tests.harness import assert_outputs_close, run_model_test
+
+TINY = {"input_shape": (8, 8, 1), "normalization": "unit", "num_classes": 4}
+
+
+def _merges(model):
+    return [b.merge for b in model.layers if isinstance(b, layers.BasicBlock)]
+
+
+def _images(n=6, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (n, 8, 8, 1)).astype("uint8")
+
+
+@pytest.mark.parametrize("depth, width, filters", [(20, 2, (32, 64, 128)),
+                                                   (32, 4, (64, 128, 256))])
+def test_paper_configurations(depth, width, filters):
+    model = models.SwapoutResNet(depth, width)
+    blocks = [b for b in model.layers if isinstance(b, layers.BasicBlock)]
+    n = (depth - 2) // 6
+    assert [b.filters for b in blocks] == [f for f in filters for _ in range(n)]
+    keeps = layers.keep_schedule(3 * n, 0.5)  # Linear(1, 0.5) for θ1 and θ2
+    assert [m.keep_x for m in _merges(model)] == keeps
+    assert [m.keep_fx for m in _merges(model)] == keeps
+    assert all(isinstance(m, layers.Swapout) for m in _merges(model))
+
+
+def test_twins_share_the_network_and_differ_in_the_merge():
+    swap = models.SwapoutResNet(20, 2, keep_final=0.6)
+    depth = models.SwapoutResNet(20, 2, keep_final=0.6, merge="stochastic_depth")
+    plain = models.SwapoutResNet(20, 2, merge="add")
+    assert swap.count_params() == depth.count_params() == plain.count_params()
+    rates = [m.rate for m in _merges(depth)]
+    np.testing.assert_allclose(rates, 1 - np.array(layers.keep_schedule(9, 0.6)), atol=1e-12)
+    assert all(isinstance(m, keras.layers.Add) for m in _merges(plain))
+    uniform = models.SwapoutResNet(20, 2, schedule="uniform")
+    assert {m.keep_x for m in _merges(uniform)} == {0.5}
+
+
+@pytest.mark.parametrize("merge", ["swapout", "stochastic_depth"])
+def test_round_trip_and_fit_under_mirrored_strategy(merge, tmp_path):
+    # ReductionToOneDevice: collective all-reduce keys restart at each new strategy
+    # and clash with other strategies' cached ones in one test process.
+    strategy = tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+    with strategy.scope():
+        model = models.SwapoutResNet(8, 1, merge=merge, seed=3, **TINY)
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+    x = _images(8).astype("float32")
+    y = np.random.default_rng(1).integers(0, 4, (8,))
+    restored = run_model_test(model, x, y, tmp_path)
+    assert [type(m) for m in _merges(restored)] == [type(m) for m in _merges(model)]
+    # Deterministic inference is deterministic.
+    assert_outputs_close(model.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_stochastic_inference_averages_sampled_passes():
+    model = models.SwapoutResNet(8, 1, seed=5, **TINY)
+    x = _images()
+    deterministic = model.predict(x, verbose=0)
+    one = models.stochastic_predict(model, x, 1)
+    many = models.stochastic_predict(model, x, 12, batch_size=4, max_batch_size=16)
+    assert many.shape == deterministic.shape == (6, 4)
+    np.testing.assert_allclose(many.sum(1), 1.0, atol=1e-5)
+    assert np.abs(one - deterministic).max() > 1e-4  # masks were sampled
+    # The mode switch is restored and never leaks into model.predict.
+    assert not any(m.stochastic_inference for m in _merges(model))
+    assert_outputs_close(model.predict(x, verbose=0), deterministic)
+
+
+def test_keep_probability_one_makes_sampling_deterministic():
+    model = models.SwapoutResNet(8, 1, keep_final=1.0, **TINY)
+    x = _images()
+    sampled = models.stochastic_predict(model, x, 5, max_batch_size=12)  # 2 copies per pass
+    assert_outputs_close(sampled, model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_stochastic_mode_switches_predict_and_restores():
+    model = models.SwapoutResNet(8, 1, seed=4, **TINY)
+    x = _images()
+    deterministic = model.predict(x, verbose=0)
+    with models.stochastic_mode(model) as merges:
+        assert len(merges) == 3 and all(m.stochastic_inference for m in merges)
+        sampled = model.predict(x, verbose=0)
+    assert not any(m.stochastic_inference for m in merges)
+    assert np.abs(sampled - deterministic).max() > 1e-4
+    assert_outputs_close(model.predict(x, verbose=0), deterministic)
+
+
+def test_serving_fn_in_a_saved_model_takes_num_samples(tmp_path):
+    model = models.SwapoutResNet(8, 1, seed=2, **TINY)
+    module = tf.Module()
+    module.model = model
+    module.state = list(model.variables)  # includes the SeedGenerator states
+    module.stochastic = models.stochastic_serving_fn(model)
+    path = str(tmp_path / "sm")
+    tf.saved_model.save(module, path, signatures={"stochastic": module.stochastic})
+    served = tf.saved_model.load(path).signatures["stochastic"]
+    x = _images(3)
+    out = served(images=tf.constant(x), num_samples=tf.constant(4, tf.int32))["probabilities"]
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out.numpy().sum(1), 1.0, atol=1e-5)
+    one = served(images=tf.constant(x), num_samples=tf.constant(1, tf.int32))["probabilities"]
+    assert np.abs(one.numpy() - model.predict(x, verbose=0)).max() > 1e-4  # sampled, traced
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples"):
+        served(images=tf.constant(x), num_samples=tf.constant(0, tf.int32))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"depth": 21}, "Expected `depth` = 6n \\+ 2"),
+    ({"merge": "dropout"}, "Expected `merge` to be one of"),
+    ({"keep_final": 2.0}, "Expected `final` to be a float in"),
+])
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.SwapoutResNet(**kwargs)
+
+
+def test_bad_num_samples_raises():
+    model = models.SwapoutResNet(8, 1, **TINY)
+    with pytest.raises(ValueError, match="Expected `num_samples` >= 1"):
+        models.stochastic_predict(model, _images(2), 0)

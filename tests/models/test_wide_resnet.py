@@ -1,0 +1,76 @@
+"""WideResNet: parameter counts against the WRN paper and its reference code."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_zoo import layers, models
+from tests.harness import run_model_test
+
+
+def reference_param_count(depth, width, num_classes=10):
+    """Trainable parameters of WRN-depth-width as laid out by the authors' code
+    (szagoruyko/wide-residual-networks, pytorch/resnet.py): bias-free convs, BN
+    gamma/beta, 1x1 projections where the width changes, final BN, linear layer."""
+    n = (depth - 4) // 6
+    widths = [16 * width, 32 * width, 64 * width]
+    total, ni = 3 * 3 * 3 * 16, 16
+    for no in widths:
+        for b in range(n):
+            i = ni if b == 0 else no
+            total += 9 * i * no + 9 * no * no + 2 * i + 2 * no + (i * no if i != no else 0)
+        ni = no
+    return total + 2 * widths[-1] + widths[-1] * num_classes + num_classes
+
+
+def _trainable(model):
+    return sum(int(np.prod(v.shape)) for v in model.trainable_weights)
+
+
+# WRN paper (arXiv:1605.07146) parameter counts, CIFAR-10, given to 0.1M.
+@pytest.mark.parametrize("depth, width, paper_millions", [(28, 10, 36.5), (40, 4, 8.9),
+                                                          (16, 8, 11.0)])
+def test_param_counts_match_the_paper_and_reference_code(depth, width, paper_millions):
+    model = models.WideResNet(depth, width)
+    count = _trainable(model)
+    assert count == reference_param_count(depth, width)
+    assert abs(count / 1e6 - paper_millions) < 0.05  # the paper rounds to 0.1M
+    assert model.name == f"wrn_{depth}_{width}"
+
+
+def test_structure_pre_activation_projection_blocks():
+    model = models.WideResNet(16, 2, input_shape=(16, 16, 3))
+    blocks = [layer for layer in model.layers if isinstance(layer, layers.BasicBlock)]
+    assert [b.filters for b in blocks] == [32, 32, 64, 64, 128, 128]
+    assert [b.stride for b in blocks] == [1, 1, 2, 1, 2, 1]
+    assert all(b.preact and isinstance(b.merge, keras.layers.Add) for b in blocks)
+    assert isinstance(model.get_layer("normalization"), layers.ImageNormalization)
+    assert model.output_shape == (None, 10)
+
+
+def test_round_trip_and_fit_under_mirrored_strategy(tmp_path):
+    # ReductionToOneDevice: collective all-reduce keys restart at each new strategy
+    # and clash with other strategies' cached ones in one test process.
+    strategy = tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+    assert strategy.num_replicas_in_sync == 2
+    with strategy.scope():
+        model = models.WideResNet(10, 1, input_shape=(8, 8, 3), num_classes=3)
+        model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (8, 8, 8, 3)).astype("float32")
+    y = rng.integers(0, 3, (8,))
+    run_model_test(model, x, y, tmp_path)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"depth": 27, "width": 10}, "Expected `depth` = 6n \\+ 4"),
+    ({"depth": 28, "width": 0}, "Expected `width` to be a positive int"),
+    ({"depth": 16, "width": 1, "input_shape": (8, 8, 1)}, "Expected 3-channel inputs"),
+    ({"depth": 16, "width": 1, "normalization": "zca"}, "Expected `normalization` to be one of"),
+])
+def test_bad_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        models.WideResNet(**kwargs)
