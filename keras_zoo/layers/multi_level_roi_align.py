@@ -1,0 +1,128 @@
+"""`MultiLevelRoIAlign`: RoIAlign over an FPN pyramid, each RoI on its own level."""
+
+import re
+
+import keras
+import tensorflow as tf
+
+from keras_zoo.layers.roi_align import split_roi_inputs
+from keras_zoo.ops.roi_align import IMPLEMENTATIONS, _pair
+from keras_zoo.ops.roi_align import roi_align as _roi_align
+
+_LEVEL_NAME = re.compile(r"^P(\d+)$")
+
+
+def assign_fpn_levels(boxes, min_level, max_level, canonical_level=4, canonical_size=224,
+                      eps=1e-6):
+    """FPN level of each box (Lin et al. 2017, Eq. 1): `k = floor(k0 + log2(sqrt(w h)
+    / 224) + eps)` clamped to `[min_level, max_level]`, as torchvision's LevelMapper
+    (eps=1e-6 keeps a box of exactly 224 * 2^j on level k0 + j). Boxes with no area
+    (or NaN) go to `min_level`. boxes `[K, 4]` xyxy -> int32 `[K]`."""
+    boxes = tf.cast(boxes, tf.float32)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    scale = tf.sqrt(area)
+    level = tf.floor(canonical_level + tf.math.log(scale / canonical_size) / tf.math.log(2.0)
+                     + eps)
+    level = tf.where(tf.math.is_nan(level), float(min_level), level)
+    return tf.cast(tf.clip_by_value(level, float(min_level), float(max_level)), tf.int32)
+
+
+@keras.saving.register_keras_serializable(package="keras_zoo")
+class MultiLevelRoIAlign(keras.layers.Layer):
+    """RoIAlign on a feature pyramid (FPN, Lin et al. 2017, Sec. 4.2, Eq. 1; used by
+    Mask R-CNN, He et al. 2017, Sec. 3.1): each RoI is pooled from level
+    `k = floor(4 + log2(sqrt(w h) / 224))`, clamped to the levels given, with that
+    level's spatial scale `1 / 2^k`; results come back in the input order.
+
+    Args:
+        output_size: int or `(out_h, out_w)` (7 box head, 14 mask head).
+        sampling_ratio: samples per bin per axis (2, Mask R-CNN Sec. 3); `<= 0` adaptive.
+        aligned: True for the -0.5 pixel shift (exact alignment).
+        canonical_level: `k0` of FPN Eq. 1 (4).
+        canonical_size: the ImageNet pre-training size of FPN Eq. 1 (224).
+        implementation: `"crop_and_resize"` or `"gather"` (TFLite builtins).
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: `[features, boxes, box_indices]` (or a dict with those keys), where
+            features is a dict `{"P2": [N, H2, W2, C], ..., "P5": ...}` named `P<k>`
+            for stride `2^k`; boxes `[K, 4]` xyxy in input pixels; box_indices `[K]`.
+
+    Returns:
+        `[K, out_h, out_w, C]`.
+
+    Example:
+
+    >>> pyramid = {f"P{k}": np.random.rand(1, 256 >> k, 256 >> k, 8).astype("float32")
+    ...            for k in (2, 3, 4, 5)}
+    >>> boxes = np.array([[0, 0, 32, 32], [0, 0, 250, 250]], "float32")
+    >>> MultiLevelRoIAlign(7)([pyramid, boxes, np.zeros(2, "int32")]).shape
+    TensorShape([2, 7, 7, 8])
+    """
+
+    def __init__(self, output_size, sampling_ratio=2, aligned=True, canonical_level=4,
+                 canonical_size=224, implementation="crop_and_resize", **kwargs):
+        super().__init__(**kwargs)
+        _pair(output_size, "output_size")
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(f"Expected implementation to be one of {IMPLEMENTATIONS}. "
+                             f"Received: implementation={implementation!r}")
+        self.output_size = output_size if isinstance(output_size, int) else tuple(output_size)
+        self.sampling_ratio = int(sampling_ratio)
+        self.aligned = bool(aligned)
+        self.canonical_level = int(canonical_level)
+        self.canonical_size = float(canonical_size)
+        self.implementation = implementation
+
+    @staticmethod
+    def _levels(features):
+        if not isinstance(features, dict) or not features:
+            raise ValueError("Expected features as a dict {'P2': ..., 'P5': ...}. "
+                             f"Received: features={features!r}")
+        levels = {}
+        for name, value in features.items():
+            match = _LEVEL_NAME.match(str(name))
+            if not match:
+                raise ValueError("Expected pyramid levels named 'P<k>' (stride 2^k). "
+                                 f"Received: name={name!r}")
+            levels[int(match.group(1))] = value
+        return dict(sorted(levels.items()))
+
+    def call(self, inputs):
+        features, boxes, box_indices = split_roi_inputs(inputs, "MultiLevelRoIAlign")
+        levels = self._levels(features)
+        box_indices = tf.cast(box_indices, tf.int32)
+        assigned = assign_fpn_levels(boxes, min(levels), max(levels), self.canonical_level,
+                                     self.canonical_size)
+        pooled, positions = [], []
+        for level, feature_map in levels.items():
+            where = tf.reshape(tf.where(tf.equal(assigned, level)), [-1])
+            pooled.append(_roi_align(
+                feature_map, tf.gather(boxes, where), tf.gather(box_indices, where),
+                self.output_size, spatial_scale=2.0 ** -level,
+                sampling_ratio=self.sampling_ratio, aligned=self.aligned,
+                implementation=self.implementation))
+            positions.append(tf.cast(where, tf.int32))
+        # Every box sits on exactly one level: scattering by position restores the order.
+        pooled = tf.concat(pooled, axis=0)
+        positions = tf.concat(positions, axis=0)[:, None]
+        output_shape = tf.concat([tf.shape(boxes)[:1], tf.shape(pooled)[1:]], axis=0)
+        return tf.scatter_nd(positions, pooled, output_shape)
+
+    def compute_output_shape(self, input_shape):
+        features, boxes, _ = split_roi_inputs(input_shape, "MultiLevelRoIAlign")
+        channels = next(iter(self._levels(features).values()))[-1]
+        out_h, out_w = _pair(self.output_size, "output_size")
+        return (boxes[0], out_h, out_w, channels)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "output_size": self.output_size,
+            "sampling_ratio": self.sampling_ratio,
+            "aligned": self.aligned,
+            "canonical_level": self.canonical_level,
+            "canonical_size": self.canonical_size,
+            "implementation": self.implementation,
+        })
+        return config
