@@ -143,14 +143,17 @@ def stochastic_serving_fn(model, *, from_logits=False, max_batch_size=256,
 
     `images`: uint8 `[None, H, W, C]` raw pixels; `num_samples`: int32 scalar N >= 1.
     Returns the mean softmax of N sampled passes, float32 `[None, classes]`.
-    Save it as a signature of an object that tracks all of `model.variables`
-    (they include the merges' `SeedGenerator` states, which Keras layers do
-    not expose to TF's object graph), e.g.::
+    Add it as an endpoint next to the deterministic `serving_default`::
 
-        module = tf.Module(); module.state = list(model.variables)
-        module.stochastic = stochastic_serving_fn(model)
-        tf.saved_model.save(module, path, signatures={
-            "serving_default": deterministic_fn, "stochastic": module.stochastic})
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serving_default", deterministic_fn, input_signature=...)
+        archive.add_endpoint("stochastic", stochastic_serving_fn(model))
+        archive.write_out(path)
+
+    With plain `tf.saved_model.save`, the saved object must track all of
+    `model.variables`: they include the merges' `SeedGenerator` states, which
+    Keras layers do not expose to TF's object graph.
     """
     def stochastic(images, num_samples):
         return {output_name: sampled_probabilities(
