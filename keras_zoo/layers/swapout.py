@@ -13,6 +13,7 @@ class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
     `Θ1 ~ Bernoulli(keep_x)` and `Θ2 ~ Bernoulli(keep_fx)` are drawn
     independently for every unit (every element of the tensor, every sample)
     and nothing is rescaled. Each unit thus reports 0, x, F(x) or x + F(x).
+    Both masks of a unit come from one uniform draw (see `_sampled`).
 
     Deterministic inference (Sec. 3.2) replaces the masks by their
     expectation: `Y = keep_x * x + keep_fx * fx`. Stochastic inference keeps
@@ -60,19 +61,31 @@ class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
         x, fx = _stochastic.check_pair("Swapout", inputs)
         if not self._samples(training, stochastic):
             return self._scaled(x, self.keep_x) + self._scaled(fx, self.keep_fx)
-        return self._masked(x, self.keep_x) + self._masked(fx, self.keep_fx)
+        return self._sampled(x, fx)
 
     @staticmethod
     def _scaled(t, keep):
         return t if keep == 1.0 else t * keras.ops.cast(keep, t.dtype)
 
-    def _masked(self, t, keep):
-        if keep == 1.0:
-            return t
-        if keep == 0.0:
-            return keras.ops.zeros_like(t)
-        mask = _stochastic.bernoulli(keras.ops.shape(t), keep, self.seed_generator, t.dtype)
-        return t * mask
+    def _sampled(self, x, fx):
+        kx, kf = self.keep_x, self.keep_fx
+        if kx == 1.0 and kf == 1.0:
+            return x + fx
+        # One uniform u per unit draws both masks (half the random numbers of two
+        # draws): Θ1 = [u < kx]; given Θ1, u is uniform on [0, kx) or [kx, 1), so
+        # Θ2 = [u < kx * kf] or [kx <= u < kx + (1 - kx) * kf] is Bernoulli(kf) and
+        # independent of Θ1 (P(Θ1 = a, Θ2 = b) factorises exactly).
+        u = keras.random.uniform(keras.ops.shape(fx), dtype="float32", seed=self.seed_generator)
+        y = x if kx == 1.0 else x * keras.ops.cast(keras.ops.less(u, kx), x.dtype)
+        if kf == 0.0:
+            return y
+        if kf == 1.0:
+            return y + fx
+        theta2 = keras.ops.logical_or(
+            keras.ops.less(u, kx * kf),
+            keras.ops.logical_and(keras.ops.greater_equal(u, kx),
+                                  keras.ops.less(u, kx + (1.0 - kx) * kf)))
+        return y + fx * keras.ops.cast(theta2, fx.dtype)
 
     def get_config(self):
         config = super().get_config()
