@@ -263,7 +263,7 @@ def _adjoint(grad, features_shape, box_indices, geo, out_hw, sparse_matmul):
             tf.cast(tf.stack([ids, bins], axis=1), tf.int64), weights,
             tf.cast(tf.stack([num_pixels, num_boxes * out_hw[0] * out_hw[1]]), tf.int64))
         # Each chunk is one serial kernel summing in a fixed order: deterministic.
-        chunks = _channel_chunks(flat_grad.shape[-1])
+        chunks = _channel_chunks(grad.shape[-1])
         parts = [tf.sparse.sparse_dense_matmul(operator, part)
                  for part in tf.split(flat_grad, chunks, axis=1)]
         flat = parts[0] if len(parts) == 1 else tf.concat(parts, axis=1)
@@ -292,8 +292,9 @@ def roi_align(features, boxes, box_indices, output_size, *, spatial_scale=1.0,
             builtin ops only; compiles with XLA). Same values either way.
 
     Returns:
-        `[K, out_h, out_w, C]` in the dtype of `features`; `[0, out_h, out_w, C]`
-        for an empty box list.
+        `[K, out_h, out_w, C]` in the dtype of `features` (float32 for integer
+        maps; half types are computed in float32); `[0, out_h, out_w, C]` for an
+        empty box list.
     """
     if implementation not in IMPLEMENTATIONS:
         raise ValueError(f"Expected implementation to be one of {IMPLEMENTATIONS}. "
@@ -302,9 +303,10 @@ def roi_align(features, boxes, box_indices, output_size, *, spatial_scale=1.0,
         raise ValueError("Expected sampling_ratio to be an int (<= 0 for adaptive). "
                          f"Received: sampling_ratio={sampling_ratio!r}")
     features = tf.convert_to_tensor(features)
-    if not features.dtype.is_floating:
+    out_dtype = features.dtype if features.dtype.is_floating else tf.float32
+    if features.dtype not in (tf.float32, tf.float64):  # ints, half types: float32 math
         features = tf.cast(features, tf.float32)
-    geo_dtype = tf.float64 if features.dtype == tf.float64 else tf.float32
+    geo_dtype = features.dtype
     boxes = tf.cast(tf.convert_to_tensor(boxes), geo_dtype)
     box_indices = tf.cast(tf.reshape(box_indices, [-1]), tf.int32)
     out_hw = check_roi_args(features, boxes, output_size)
@@ -325,6 +327,6 @@ def roi_align(features, boxes, box_indices, output_size, *, spatial_scale=1.0,
 
         return output, grad
 
-    output = _roi_align(features, boxes)
+    output = tf.cast(_roi_align(features, boxes), out_dtype)
     channels = features.shape[-1]
     return tf.ensure_shape(output, [boxes.shape[0], out_hw[0], out_hw[1], channels])

@@ -266,3 +266,18 @@ def test_bad_arguments(kwargs, match):
         ops.roi_align(tf.zeros([4, 4, 1]), tf.zeros([1, 4]), [0], 2)
     with pytest.raises(ValueError, match="boxes"):
         ops.roi_align(tf.zeros([1, 4, 4, 1]), tf.zeros([1, 5]), [0], 2)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_features(implementation, dtype):
+    """Mixed-precision feature maps are pooled in float32 and returned in their dtype,
+    equal to the reference to the half type's precision (2^-8 relative for bfloat16)."""
+    rng = np.random.default_rng(9)
+    features = rng.standard_normal((1, 6, 7, 4)).astype(np.float32)
+    boxes = _random_boxes(rng, 6, 7)
+    expected = roi_align_reference(features, boxes, [0] * 6, 2)
+    out = ops.roi_align(tf.cast(features, dtype), boxes, [0] * 6, 2,
+                        implementation=implementation)
+    assert out.dtype == dtype
+    np.testing.assert_allclose(tf.cast(out, tf.float32), expected, atol=0.05)
