@@ -97,11 +97,9 @@ def test_empty_box_list(implementation, sampling_ratio):
         tape.watch(features)
         out = ops.roi_align(features, boxes, tf.zeros([0], tf.int32), (7, 5),
                             sampling_ratio=sampling_ratio, implementation=implementation)
+        loss = tf.reduce_sum(out)
     assert out.shape == (0, 7, 5, 5)
-    # TF does not record ops with empty outputs: the gradient is "unconnected", i.e. 0
-    grad = tape.gradient(tf.reduce_sum(out), features,
-                         unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    np.testing.assert_array_equal(grad, 0.0)
+    np.testing.assert_array_equal(tape.gradient(loss, features), np.zeros((2, 6, 6, 5)))
     assert ops.roi_pool(features, boxes, tf.zeros([0], tf.int32), 3).shape == (0, 3, 3, 5)
 
 
@@ -271,13 +269,21 @@ def test_bad_arguments(kwargs, match):
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_half_precision_features(implementation, dtype):
-    """Mixed-precision feature maps are pooled in float32 and returned in their dtype,
-    equal to the reference to the half type's precision (2^-8 relative for bfloat16)."""
+    """Mixed-precision feature maps are pooled in float32 and returned in their dtype;
+    output and gradient equal the reference to the half type's precision (2^-8
+    relative for bfloat16)."""
     rng = np.random.default_rng(9)
     features = rng.standard_normal((1, 6, 7, 4)).astype(np.float32)
     boxes = _random_boxes(rng, 6, 7)
     expected = roi_align_reference(features, boxes, [0] * 6, 2)
-    out = ops.roi_align(tf.cast(features, dtype), boxes, [0] * 6, 2,
-                        implementation=implementation)
-    assert out.dtype == dtype
+    half = tf.cast(features, dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(half)
+        out = ops.roi_align(half, boxes, [0] * 6, 2, implementation=implementation)
+        loss = tf.reduce_sum(tf.cast(out, tf.float32))
+    grad = tape.gradient(loss, half)
+    assert out.dtype == dtype and grad.dtype == dtype
     np.testing.assert_allclose(tf.cast(out, tf.float32), expected, atol=0.05)
+    expected_grad = roi_align_adjoint_reference(np.ones((6, 2, 2, 4)), features.shape, boxes,
+                                                [0] * 6, 2)
+    np.testing.assert_allclose(tf.cast(grad, tf.float32), expected_grad, atol=0.02)
