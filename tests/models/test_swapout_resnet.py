@@ -134,3 +134,20 @@ def test_bad_num_samples_raises():
     model = models.SwapoutResNet(8, 1, **TINY)
     with pytest.raises(ValueError, match="Expected `num_samples` >= 1"):
         models.stochastic_predict(model, _images(2), 0)
+
+
+@pytest.mark.large
+def test_learns_digits_with_both_inference_modes():
+    from keras_zoo.train import datasets  # tests may use train/; models never do
+
+    data = datasets.load("digits")
+    model = models.SwapoutResNet(8, 2, seed=0, input_shape=(32, 32, 1), normalization="unit")
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
+                  loss="sparse_categorical_crossentropy")
+    history = model.fit(data.x_train, data.y_train, batch_size=64, epochs=4, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    chance = 0.1
+    deterministic = np.mean(model.predict(data.x_test, verbose=0).argmax(1) == data.y_test)
+    sampled = models.stochastic_predict(model, data.x_test, 5, batch_size=128)
+    stochastic = np.mean(sampled.argmax(1) == data.y_test)
+    assert deterministic > chance + 0.5 and stochastic > chance + 0.5, (deterministic, stochastic)
