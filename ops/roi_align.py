@@ -105,7 +105,7 @@ def _geometry(boxes, spatial_scale, aligned, out_hw, sampling_ratio, height, wid
     """Per-RoI sample taps and averaging weights, shared by forward and backward."""
     offset = 0.5 if aligned else 0.0
     scaled = boxes * tf.cast(spatial_scale, dtype) - offset
-    x1, y1, x2, y2 = tf.unstack(scaled, axis=1)
+    x1, y1, x2, y2 = (scaled[:, i] for i in range(4))  # TFLite UNPACK rejects K = 0
     roi_w, roi_h = x2 - x1, y2 - y1
     if not aligned:
         roi_w, roi_h = tf.maximum(roi_w, 1.0), tf.maximum(roi_h, 1.0)

@@ -91,23 +91,31 @@ class MultiLevelRoIAlign(keras.layers.Layer):
     def call(self, inputs):
         features, boxes, box_indices = split_roi_inputs(inputs, "MultiLevelRoIAlign")
         levels = self._levels(features)
+        boxes = tf.convert_to_tensor(boxes)
         box_indices = tf.cast(box_indices, tf.int32)
         assigned = assign_fpn_levels(boxes, min(levels), max(levels), self.canonical_level,
                                      self.canonical_size)
+        # One dummy box (row K, dropped at the end) joins every level, so no level is
+        # ever empty: TFLite's XNNPACK delegate cannot resize to empty tensors.
+        num_boxes = tf.shape(boxes)[0]
+        boxes = tf.concat([boxes, tf.constant([[0.0, 0.0, 1.0, 1.0]], boxes.dtype)], axis=0)
+        box_indices = tf.concat([box_indices, tf.zeros([1], tf.int32)], axis=0)
         pooled, positions = [], []
         for level, feature_map in levels.items():
             where = tf.reshape(tf.where(tf.equal(assigned, level)), [-1])
+            where = tf.concat([tf.cast(where, tf.int32), num_boxes[None]], axis=0)
             pooled.append(_roi_align(
                 feature_map, tf.gather(boxes, where), tf.gather(box_indices, where),
                 self.output_size, spatial_scale=2.0 ** -level,
                 sampling_ratio=self.sampling_ratio, aligned=self.aligned,
                 implementation=self.implementation))
-            positions.append(tf.cast(where, tf.int32))
-        # Every box sits on exactly one level: scattering by position restores the order.
+            positions.append(where)
+        # Every real box sits on exactly one level: scattering by position restores the
+        # input order (the dummy rows all land on row K, which is cut off).
         pooled = tf.concat(pooled, axis=0)
         positions = tf.concat(positions, axis=0)[:, None]
-        output_shape = tf.concat([tf.shape(boxes)[:1], tf.shape(pooled)[1:]], axis=0)
-        return tf.scatter_nd(positions, pooled, output_shape)
+        output_shape = tf.concat([[num_boxes + 1], tf.shape(pooled)[1:]], axis=0)
+        return tf.scatter_nd(positions, pooled, output_shape)[:num_boxes]
 
     def compute_output_shape(self, input_shape):
         features, boxes, _ = split_roi_inputs(input_shape, "MultiLevelRoIAlign")

@@ -143,3 +143,36 @@ def test_tflite_conversion_with_builtin_ops_only():
     interpreter.invoke()
     got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_multi_level_tflite_conversion_with_builtin_ops_only():
+    """MultiLevelRoIAlign(implementation="gather") converts with builtin ops only and
+    runs in LiteRT (default XNNPACK delegate) even when a level gets no box."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    rng = np.random.default_rng(5)
+    pyramid = _pyramid(rng, channels=4)
+    pyramid = {k: v[:1] for k, v in pyramid.items()}
+    boxes = np.array([[0, 0, 30, 30], [10, 10, 200, 220], [5, 5, 90, 100], [3, 3, 3, 3]],
+                     np.float32)  # levels 2, 3, 2, 2: P4 and P5 get no box
+    box_indices = np.zeros(4, np.int32)
+    layer = layers.MultiLevelRoIAlign(3, implementation="gather")
+    expected = layer([pyramid, boxes, box_indices]).numpy()
+    names = sorted(pyramid)
+    specs = [tf.TensorSpec(pyramid[k].shape, tf.float32) for k in names]
+    specs += [tf.TensorSpec((4, 4), tf.float32), tf.TensorSpec((4,), tf.int32)]
+    serve = tf.function(lambda *args: layer([dict(zip(names, args[:4])), args[4], args[5]]),
+                        input_signature=specs)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    flatbuffer = converter.convert()
+    interpreter = Interpreter(model_content=flatbuffer)
+    interpreter.allocate_tensors()
+    values = [pyramid[k] for k in names] + [boxes, box_indices]
+    for detail, value in zip(sorted(interpreter.get_input_details(),
+                                    key=lambda d: d["index"]), values):
+        assert tuple(detail["shape"]) == value.shape
+        interpreter.set_tensor(detail["index"], value)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, expected, atol=1e-5)
