@@ -1,0 +1,195 @@
+"""ResNet family: parameter counts against the paper and torchvision, variants,
+backbone pyramid, serialisation, mixed precision, errors, keras.applications interop."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_zoo import models
+from keras_zoo.models import resnet
+from tests.harness import run_model_test
+
+
+def trainable_count(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+# He et al. 2015 Table 6 (0.27M ... 19.4M), exact for option A: PAPERS.md.
+CIFAR_COUNTS = [
+    ("ResNet20", 269_722), ("ResNet32", 464_154), ("ResNet44", 658_586),
+    ("ResNet56", 853_018), ("ResNet110", 1_727_962),
+    pytest.param("ResNet1202", 19_421_274, marks=pytest.mark.large),  # ~25 s to build
+]
+# torchvision's resnet18 ... resnet152 (bias-free convs, option B, 1000 classes).
+IMAGENET_COUNTS = [
+    ("ResNet18", 11_689_512), ("ResNet34", 21_797_672), ("ResNet50", 25_557_032),
+    pytest.param("ResNet101", 44_549_160, marks=pytest.mark.large),
+    pytest.param("ResNet152", 60_192_808, marks=pytest.mark.large),
+]
+
+
+@pytest.mark.parametrize("factory,expected", CIFAR_COUNTS + IMAGENET_COUNTS)
+def test_trainable_parameter_counts(factory, expected):
+    # A StatelessScope defers variable initialisation (shapes only): half the build time.
+    with keras.StatelessScope():
+        model = getattr(models, factory)()
+    assert trainable_count(model) == expected
+
+
+def test_cifar_shortcut_options_and_plain_twin():
+    option_b = models.ResNet20(shortcut="projection")
+    # Two projections (16->32, 32->64), each a 1x1 conv plus BN gamma/beta.
+    assert trainable_count(option_b) == 269_722 + (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
+    plain = models.ResNet20(plain=True, classifier_activation=None)
+    blocks = [layer for layer in plain.layers if isinstance(layer, keras.layers.Layer)
+              and layer.name.startswith("stage")]
+    assert len(blocks) == 9 and all(b.shortcut == "none" for b in blocks)
+    assert trainable_count(plain) == 269_722  # option A shortcuts have no parameters
+    residual = models.ResNet20(classifier_activation=None)  # logits: softmax may saturate
+    plain.set_weights(residual.get_weights())  # same weights, only the shortcuts differ
+    x = np.random.default_rng(0).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    assert not np.allclose(residual.predict(x, verbose=0), plain.predict(x, verbose=0))
+    # Pre-activation moves one BN per block before its conv; He et al. 2016 adds a final
+    # BN (64) and drops the stem BN (16); the first BN of each widening block sees the
+    # narrower input (16 instead of 32, 32 instead of 64).
+    preact = models.ResNet20(preact=True)
+    assert trainable_count(preact) == 269_722 + 2 * (64 - 16) - 2 * (16 + 32)
+
+
+def test_cifar_round_trip_fit_and_per_pixel_mean(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (4, 32, 32, 3)).astype("uint8")
+    y = rng.integers(0, 10, (4,))
+    model = models.ResNet20(kernel_regularizer=keras.regularizers.L2(1e-4))
+    model.get_layer("normalization").adapt(x)
+    np.testing.assert_allclose(np.asarray(model.get_layer("normalization").pixel_mean),
+                               x.mean(axis=0), rtol=1e-6)
+    assert len(model.losses) == 19 + 1  # weight decay on every kernel, FC included
+    restored = run_model_test(model, x, y, tmp_path, loss="sparse_categorical_crossentropy")
+    np.testing.assert_array_equal(np.asarray(restored.get_layer("normalization").pixel_mean),
+                                  np.asarray(model.get_layer("normalization").pixel_mean))
+
+
+def test_imagenet_preact_round_trip(tmp_path):
+    model = models.ResNet18(num_classes=5, input_shape=(32, 32, 3), preact=True)
+    x = np.random.default_rng(2).uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    run_model_test(model, x, np.array([0, 3]), tmp_path, loss="sparse_categorical_crossentropy")
+
+
+def test_backbone_pyramids():
+    backbone = models.ResNetBackbone("resnet50", input_shape=(64, 96, 3))
+    shapes = {k: tuple(v.shape) for k, v in backbone.output.items()}
+    assert shapes == {"C2": (None, 16, 24, 256), "C3": (None, 8, 12, 512),
+                      "C4": (None, 4, 6, 1024), "C5": (None, 2, 3, 2048)}
+    dynamic = models.ResNetBackbone("resnet18", preact=True)  # (None, None, 3) input
+    out = dynamic(np.zeros((1, 64, 32, 3), "float32"))
+    assert {k: tuple(v.shape) for k, v in out.items()} == {
+        "C2": (1, 16, 8, 64), "C3": (1, 8, 4, 128), "C4": (1, 4, 2, 256), "C5": (1, 2, 1, 512)}
+    cifar = models.ResNetBackbone("resnet20")
+    assert {k: tuple(v.shape) for k, v in cifar.output.items()} == {
+        "C0": (None, 32, 32, 16), "C1": (None, 16, 16, 32), "C2": (None, 8, 8, 64)}
+
+
+def test_stride_on_moves_the_stride_not_the_parameters():
+    v15 = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3))
+    v1 = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3), stride_on="1x1")
+    assert trainable_count(v15) == trainable_count(v1)
+    assert v15.get_layer("conv3_block1").convs[1].strides == (2, 2)
+    assert v1.get_layer("conv3_block1").convs[0].strides == (2, 2)
+
+
+def test_merge_fn_gives_each_block_its_merge_layer():
+    seen = []
+
+    def merge_fn(index, total):
+        seen.append((index, total))
+        return keras.layers.Maximum(name=f"max_{index}")
+
+    model = models.ResNet20(merge_fn=merge_fn)
+    assert seen == [(i, 9) for i in range(9)]
+    assert isinstance(model.get_layer("stage3_block3").merge, keras.layers.Maximum)
+
+
+def test_mixed_bfloat16_keeps_float32_probabilities():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = models.ResNet20(input_shape=(16, 16, 3))
+        probs = model(np.ones((2, 16, 16, 3), "float32"), training=False)
+        assert model.get_layer("stage1_block1").compute_dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert probs.dtype == tf.float32
+    np.testing.assert_allclose(np.asarray(probs).sum(axis=-1), 1.0, atol=1e-6)
+
+
+def test_gradients_reach_every_trainable_weight():
+    model = models.ResNet20(input_shape=(8, 8, 3), classifier_activation=None)
+    x = tf.constant(np.random.default_rng(3).uniform(0, 255, (2, 8, 8, 3)), tf.float32)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=True) ** 2)
+    grads = tape.gradient(loss, model.trainable_weights)
+    for var, grad in zip(model.trainable_weights, grads):
+        assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0, var.path
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: models.ResNetBackbone("resnet21"), r"resnet20.*resnet1202.*resnet18.*resnet152"),
+    (lambda: models.ResNet50(input_shape=(224, 224)), r"Expected input_shape=.*\(224, 224, 3\)"),
+    (lambda: models.ResNet50(input_shape=(16, 16, 3)), r"height, width >= 32"),
+    (lambda: models.ResNet50(input_shape=(64, 64, 1)), r"channels 3"),
+    (lambda: models.ResNet20(input_shape=(None, None, 3)), r"\(32, 32, 3\)"),
+    (lambda: models.ResNet20(num_classes=0), "num_classes"),
+    (lambda: models.ResNet20(normalization="imagenet"), "normalization"),
+    (lambda: models.ResNet20(shortcut="B"), "shortcut"),
+    (lambda: models.ResNet50(stride_on="7x7"), "stride_on"),
+])
+def test_user_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def _randomised_keras_applications_resnet50(rng):
+    theirs = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=7,
+                                         classifier_activation=None)
+    for layer in theirs.layers:  # non-trivial biases and statistics, so folding is exercised
+        if isinstance(layer, keras.layers.BatchNormalization):
+            shape = layer.gamma.shape
+            layer.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.2, shape),
+                               rng.normal(0, 0.5, shape), rng.uniform(0.5, 2.0, shape)])
+        elif isinstance(layer, keras.layers.Conv2D):
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel, rng.normal(0, 0.5, bias.shape)])
+    return theirs
+
+
+@pytest.mark.large
+def test_keras_applications_interop_both_ways():
+    rng = np.random.default_rng(4)
+    theirs = _randomised_keras_applications_resnet50(rng)
+    raw = rng.uniform(0, 255, (2, 32, 32, 3)).astype("float32")
+    expected = theirs.predict(keras.applications.resnet.preprocess_input(raw.copy()), verbose=0)
+    assert np.abs(expected).max() > 1.0  # logits on a scale where 1e-5 is meaningful
+
+    ours = resnet.from_keras_applications(theirs)
+    assert ours.get_layer("conv3_block1").stride_on == "1x1"
+    got = ours.predict(raw, verbose=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+    # Without the folding (biases dropped) the outputs would differ: the test has teeth.
+    ours.get_layer("conv1_bn").moving_mean.assign(theirs.get_layer("conv1_bn").moving_mean)
+    assert not np.allclose(ours.predict(raw, verbose=0), expected, rtol=1e-3, atol=1e-3)
+
+    back = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3), classes=7,
+                                       classifier_activation=None)
+    resnet.load_from_keras_applications(ours, theirs)
+    resnet.copy_to_keras_applications(ours, back)
+    got_back = back.predict(keras.applications.resnet.preprocess_input(raw.copy()), verbose=0)
+    np.testing.assert_allclose(got_back, expected, rtol=1e-5, atol=1e-5)
+
+    with pytest.raises(ValueError, match="stride_on='1x1'"):
+        resnet.load_from_keras_applications(
+            models.ResNet50(num_classes=7, input_shape=(32, 32, 3), normalization="caffe"), theirs)
+    with pytest.raises(ValueError, match="normalization='caffe'"):
+        resnet.load_from_keras_applications(
+            models.ResNet50(num_classes=7, input_shape=(32, 32, 3), stride_on="1x1"), theirs)
