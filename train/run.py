@@ -225,15 +225,18 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
             raise TrainingDiverged(f"Training diverged: the loss or weights became NaN/Inf at "
                                    f"{where}; {kept}. Try a lower learning rate.")
 
-        if test_ds is None:
-            test_ds = datasets.make_pipeline(data.x_test, data.y_test, training=False,
-                                             augmentation="none", **pipeline)
-        test = {k: float(v) for k, v in net.evaluate(test_ds, verbose=0,
-                                                     return_dict=True).items()}
         if hasattr(module, "write_artifacts"):  # e.g. the VAE's samples.png
             module.write_artifacts(net, data, config, out)
+    # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
+    # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
+    # moving statistics; the checkpoint holds their mean).
+    final = keras.saving.load_model(checkpoint.last_path)
+    if test_ds is None:
+        test_ds = datasets.make_pipeline(data.x_test, data.y_test, training=False,
+                                         augmentation="none", **pipeline)
+    test = {k: float(v) for k, v in final.evaluate(test_ds, verbose=0, return_dict=True).items()}
     if getattr(module, "SAVED_MODEL", True):
-        _export(net, os.path.join(out, "saved_model"))
+        _export(final, os.path.join(out, "saved_model"))
     write_json_atomic({**status, "state": "finished", "test": test},
                       os.path.join(out, "status.json"))
     return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,

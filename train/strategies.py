@@ -12,16 +12,18 @@ import keras
 import tensorflow as tf
 
 
-def _default():
+def _default(devices=None):
     return tf.distribute.get_strategy()
 
 
-def _mirrored():
-    """Synchronous data parallelism on one machine: all GPUs, or, without a
-    GPU, every logical CPU device (a CPU split into logical devices, as the
-    tests do, then acts as several replicas)."""
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    return tf.distribute.MirroredStrategy([d.name for d in devices])
+def _mirrored(devices=None):
+    """Synchronous data parallelism on one machine: `devices`, or all GPUs, or,
+    without a GPU, every logical CPU device (a CPU split into logical devices,
+    as the tests do, then acts as several replicas)."""
+    if devices is None:
+        found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        devices = [d.name for d in found]
+    return tf.distribute.MirroredStrategy(list(devices))
 
 
 STRATEGIES = {
@@ -30,12 +32,14 @@ STRATEGIES = {
 }
 
 
-def get_strategy(name="default"):
-    """Returns the `tf.distribute.Strategy` named `name` (a key of `STRATEGIES`)."""
+def get_strategy(name="default", devices=None):
+    """Returns the `tf.distribute.Strategy` named `name` (a key of `STRATEGIES`);
+    `devices` (device names) restricts "mirrored" to them. Each `STRATEGIES`
+    value is a function ``f(devices=None) -> tf.distribute.Strategy``."""
     if name not in STRATEGIES:
         raise ValueError(f"Expected a strategy in {sorted(STRATEGIES)}. "
                          f"Received: strategy={name!r}")
-    return STRATEGIES[name]()
+    return STRATEGIES[name](devices)
 
 
 def precision_policy(mixed_precision):

@@ -103,3 +103,20 @@ def test_diverged_run_reports_and_keeps_last_good_checkpoint(tmp_path):
     assert all(np.isfinite(w).all() for w in model.get_weights())
     assert int(model.optimizer.iterations.numpy()) == 3  # the end of epoch 1
     assert not (out / "saved_model").exists()
+
+
+@pytest.mark.large
+def test_mirrored_mixed_precision_run_reports_what_evaluate_sees(tmp_path):
+    """--strategy mirrored on the 2 logical CPUs with --mixed-precision (mixed_bfloat16 on
+    CPU): the run's test metrics are those of its saved model, as `evaluate` reports them."""
+    mnist = write_tiny_mnist(tmp_path / "mnist")
+    out = str(tmp_path / "run")
+    result = run.train("resnet20", dataset="mnist", data_dir=mnist, epochs=1, batch_size=16,
+                       out=out, strategy="mirrored", mixed_precision=True, verbose=0)
+    assert result.test == run.evaluate(out)
+    model = keras.saving.load_model(tmp_path / "run" / "checkpoints" / "last.keras")
+    assert model.get_layer("normalization").dtype_policy.name == "mixed_bfloat16"
+    assert model.output.dtype == "float32"  # softmax probabilities stay float32
+    assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
+    status = json.loads((tmp_path / "run" / "status.json").read_text())
+    assert (status["strategy"], status["state"]) == ("mirrored", "finished")
