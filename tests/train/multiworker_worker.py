@@ -1,0 +1,80 @@
+"""One worker of the multi-worker tests (run as a subprocess; also the
+single-process reference with --workers omitted).
+
+    python tests/train/multiworker_worker.py OUT [--workers h:p,h:p --task-index I]
+        [--backup-every N] [--sleep S]
+
+Trains `small_model` on the first 192 digits with global batch 32 for 2
+epochs (12 steps) and writes OUT/weights-<task>.npz and OUT/steps-<task>.txt (optimizer steps, the
+step it resumed from, last loss).
+"""
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras_zoo.train import datasets, multiworker  # noqa: E402
+
+GLOBAL_BATCH, EPOCHS, EXAMPLES = 32, 2, 192
+
+
+def small_model():
+    init = keras.initializers.GlorotUniform(seed=0)
+    inp = keras.Input((32, 32, 1))
+    h = keras.layers.Rescaling(1 / 255.0)(inp)
+    h = keras.layers.Conv2D(4, 3, strides=2, activation="relu", kernel_initializer=init)(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    out = keras.layers.Dense(10, activation="softmax", kernel_initializer=init)(h)
+    return keras.Model(inp, out)
+
+
+class _Slow(keras.callbacks.Callback):
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_train_batch_end(self, batch, logs=None):
+        time.sleep(self.seconds)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--workers")
+    parser.add_argument("--task-index", type=int, default=0)
+    parser.add_argument("--backup-every", type=int)
+    parser.add_argument("--sleep", type=float, default=0.0)
+    args = parser.parse_args()
+    if args.workers:
+        strategy = multiworker.multiworker_strategy(args.workers, args.task_index)
+    else:
+        strategy = tf.distribute.get_strategy()
+    data = datasets.load("digits")
+    x, y = data.x_train[:EXAMPLES].astype("float32"), data.y_train[:EXAMPLES]
+    with strategy.scope():
+        model = small_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+    backup = os.path.join(args.out, "backup")
+    latest = tf.train.latest_checkpoint(backup)
+    start = int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
+    history = multiworker.fit_distributed(
+        model, x, y, strategy=strategy, global_batch_size=GLOBAL_BATCH, epochs=EPOCHS,
+        backup_dir=backup, backup_every=args.backup_every, metrics=["sparse_categorical_accuracy"],
+        callbacks=[_Slow(args.sleep)] if args.sleep else [], verbose=0,
+        checkpoint_path=os.path.join(args.out, "last.keras"))
+    np.savez(os.path.join(args.out, f"weights-{args.task_index}.npz"),
+             *[np.asarray(w) for w in model.get_weights()])
+    with open(os.path.join(args.out, f"steps-{args.task_index}.txt"), "w") as f:
+        f.write(f"{int(model.optimizer.iterations.numpy())} {start} {history['loss'][-1]}\n")
+
+
+if __name__ == "__main__":
+    main()
