@@ -1,0 +1,83 @@
+"""Export latency and size, per model: Keras predict vs SavedModel vs TFLite
+(float32, int8) on this CPU. Prints one JSON line per (model, runtime).
+
+    python bench/export.py                      # ResNet-20 (CIFAR shape), ResNet-56
+    python bench/export.py --models resnet20 --batch 1 --repeats 50
+
+Weights are freshly initialised (latency and size do not depend on them);
+int8 calibrates on random images. Latency: median of `--repeats` timed calls
+after 3 warm-up calls, batch `--batch`.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from keras_zoo.export import to_saved_model, to_tflite  # noqa: E402
+
+from keras_zoo import models  # noqa: E402
+
+BUILDERS = {"resnet20": models.ResNet20, "resnet56": models.ResNet56}
+
+
+def _median_ms(fn, repeats):
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def _size(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
+
+
+def bench(name, batch, repeats, workdir):
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = BUILDERS[name]()
+    x = np.random.default_rng(0).integers(0, 256, (batch, *model.input_shape[1:]), np.uint8)
+    xf = x.astype("float32")
+    rows = [("keras_predict", lambda: model.predict(xf, verbose=0), None),
+            ("keras_call", lambda: model(xf, training=False), None)]
+    sm = to_saved_model(model, os.path.join(workdir, name))
+    serve = tf.saved_model.load(sm).signatures["serving_default"]
+    rows.append(("saved_model", lambda: serve(images=tf.constant(x)), sm))
+    calib = np.random.default_rng(1).integers(0, 256, (64, *model.input_shape[1:]), np.uint8)
+    for quantize in (None, "int8"):
+        path = to_tflite(model, os.path.join(workdir, f"{name}_{quantize or 'float32'}.tflite"),
+                         quantize=quantize, representative_data=calib)
+        runner = Interpreter(model_path=path).get_signature_runner("serving_default")
+        rows.append((f"tflite_{quantize or 'float32'}", lambda r=runner: r(images=xf), path))
+    for runtime, fn, path in rows:
+        print(json.dumps({"model": name, "runtime": runtime, "batch": batch,
+                          "latency_ms": round(_median_ms(fn, repeats), 3),
+                          "size_bytes": _size(path) if path else None,
+                          "params": model.count_params()}), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(BUILDERS), choices=list(BUILDERS))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        for name in args.models:
+            bench(name, args.batch, args.repeats, workdir)
+
+
+if __name__ == "__main__":
+    main()
