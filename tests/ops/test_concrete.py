@@ -211,3 +211,22 @@ def test_categorical_kl_to_uniform():
     np.testing.assert_allclose(concrete.categorical_kl_to_uniform(LOGITS.astype(np.float64)),
                                expected, rtol=1e-12)
     np.testing.assert_allclose(concrete.categorical_kl_to_uniform(np.zeros(5)), 0.0, atol=1e-12)
+
+
+def test_exp_concrete_kl_estimate_matches_the_concrete_kl():
+    # Maddison App. C: the KL between relaxed posterior and prior may be estimated with
+    # ExpConcrete densities (KL is invariant to the log map). K = 2: the Monte Carlo mean
+    # of log q - log p over 100000 ExpConcrete draws vs the KL integrated numerically from
+    # the Concrete densities, within 4 standard errors.
+    lq, tq, tp = np.array([0.8, 0.0]), 2 / 3, 0.5
+    log_z = concrete.exp_sample(np.broadcast_to(lq, (100000, 2)), tq, seed=12)
+    est = (concrete.exp_log_prob(log_z, lq, tq) - concrete.exp_log_prob(log_z, np.zeros(2), tp))
+    est = est.numpy()
+    t = np.linspace(-300.0, 300.0, 600001)
+    x = np.stack([1 / (1 + np.exp(-t)), 1 / (1 + np.exp(t))], -1)
+    log_jac = np.log(x[:, 0]) + np.log(x[:, 1])
+    log_q = concrete.log_prob(x, lq, tq).numpy() + log_jac
+    log_p = concrete.log_prob(x, np.zeros(2), tp).numpy() + log_jac
+    exact = np.trapezoid(np.exp(log_q) * (log_q - log_p), t)
+    assert abs(est.mean() - exact) < 4 * est.std() / np.sqrt(len(est))
+    assert exact > 0

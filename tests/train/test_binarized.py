@@ -22,7 +22,7 @@ def test_binarizations_of_known_grey_levels():
 
 def test_load_digits_is_8x8_binary():
     data = binarized.load_binarized("digits", validation_split=100)
-    assert data.image_shape == (8, 8, 1)
+    assert data.image_shape == (8, 8, 1) and data.binarization == "threshold"
     assert data.x_train.shape == (1337, 8, 8, 1) and data.x_val.shape == (100, 8, 8, 1)
     assert data.x_test.shape == (360, 8, 8, 1)
     assert set(np.unique(data.x_train)) == {0.0, 1.0}

@@ -13,6 +13,15 @@ resized to 32x32. Their real resolution is 8x8, so `load_binarized` averages
 4x4 blocks back to 8x8 (``pool=4``) before binarising: each Bernoulli pixel
 is then one measured pixel and the NLL counts 64 pixels, not 1024 strongly
 correlated ones. MNIST (28x28, IDX files in ``data_dir``) is used as is.
+
+Default binarisation per dataset (`DEFAULT_BINARIZATION`): MNIST ``"fixed"``,
+as in the papers (its pixels are nearly all close to 0 or 255, so a draw
+changes little). Digits ``"threshold"``: the 4-bit scans are grey, 54 % of the
+8x8 pixels lie in (0.1, 0.9), so a Bernoulli draw is mostly noise. Measured
+on the test set: the noise entropy alone is 22.5 nats per image against
+29.4 nats for the best independent-pixel model, and a VAE trained on fixed
+draws barely uses its code; thresholded, the independent-pixel model scores
+23.2 nats and the VAE reaches ~17 (bench/concrete_vae.py).
 """
 
 import dataclasses
@@ -22,6 +31,7 @@ import tensorflow as tf
 
 BINARIZATIONS = ("fixed", "dynamic", "threshold")
 DEFAULT_POOL = {"digits": 4, "mnist": 1}
+DEFAULT_BINARIZATION = {"digits": "threshold", "mnist": "fixed"}
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -71,13 +81,14 @@ def binarize(images, binarization="fixed", *, pool=1, seed=0):
     return p
 
 
-def load_binarized(name, data_dir=None, *, binarization="fixed", pool=None, validation_split=0,
+def load_binarized(name, data_dir=None, *, binarization=None, pool=None, validation_split=0,
                    seed=0):
     """`datasets.load(name, ...)` binarised (see the module docstring).
 
     Args:
         name: ``"digits"`` or ``"mnist"`` (``data_dir``: the folder of the four IDX files).
-        binarization: ``"fixed"``, ``"dynamic"`` or ``"threshold"``.
+        binarization: ``"fixed"``, ``"dynamic"`` or ``"threshold"``; None: the
+            dataset's default (`DEFAULT_BINARIZATION`).
         pool: block size averaged before binarising; None: 4 for digits, 1 for MNIST.
         validation_split, seed: as in `datasets.load`; ``seed`` also seeds the fixed
             binarisation (train, validation and test get independent draws).
@@ -89,6 +100,7 @@ def load_binarized(name, data_dir=None, *, binarization="fixed", pool=None, vali
 
     if name not in DEFAULT_POOL:
         raise ValueError(f"Expected name in {tuple(DEFAULT_POOL)}. Received: name={name!r}")
+    binarization = binarization or DEFAULT_BINARIZATION[name]
     _check(binarization)
     data = load(name, data_dir, validation_split=validation_split, seed=seed)
     pool = DEFAULT_POOL[name] if pool is None else int(pool)
