@@ -7,6 +7,7 @@ mixed-precision policy that suits the device.
 """
 
 import contextlib
+import functools
 
 import keras
 import tensorflow as tf
@@ -23,6 +24,14 @@ def _mirrored(devices=None):
     if devices is None:
         found = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         devices = [d.name for d in found]
+    return _mirrored_on(tuple(devices))
+
+
+@functools.lru_cache(maxsize=None)
+def _mirrored_on(devices):
+    # One strategy per device set and process: two MirroredStrategy objects number their
+    # collective ops from the same key, and the second one's all-reduce then fails with
+    # "Shape mismatch in the collective instance 100" (a second run in one process).
     return tf.distribute.MirroredStrategy(list(devices))
 
 
