@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from keras_zoo.train import strategies
 
 from keras_zoo.layers import BasicBlock, BottleneckBlock
 from tests.harness import run_layer_test
@@ -173,7 +174,11 @@ def test_mixed_bfloat16():
 
 
 def test_fit_inside_mirrored_strategy():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    # The process-wide strategy: a second MirroredStrategy on the same devices would
+    # collide with it on collective keys (see keras_zoo.train.strategies).
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    strategy = strategies.get_strategy("mirrored", cpus)
+    assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
         inputs = keras.Input((8, 8, 4))
         x = BasicBlock(8, stride=2)(inputs)
