@@ -4,7 +4,6 @@
     keras-zoo train [MODEL] [options]     train (no MODEL: the quick-start, ResNet-20 on digits)
     keras-zoo evaluate RUN_DIR            test metrics of a run's checkpoint
     keras-zoo export RUN_DIR --format F   SavedModel / TFLite / ONNX (see export_command)
-    keras-zoo export RUN_DIR --format F   SavedModel (TF Serving), TFLite or ONNX
 
 User errors (unknown names, missing or malformed data, an existing --out, a
 wrong input shape) print one line on stderr and exit with status 2; a
@@ -42,6 +41,10 @@ def _add_train(sub):
     p.add_argument("--epochs", type=int, help="default: the recipe's")
     p.add_argument("--batch-size", type=int, help="global batch size (default: the recipe's)")
     p.add_argument("--strategy", default="default", choices=sorted(strategies.STRATEGIES))
+    p.add_argument("--workers", help="with --strategy multiworker: host:port of every worker, "
+                   "comma-separated, the same on each (default: TF_CONFIG from the environment)")
+    p.add_argument("--task-index", type=int, default=0, help="this worker's index in --workers "
+                   "(0 is the chief)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_bfloat16 on CPU, mixed_float16 on GPU")
     p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
@@ -75,7 +78,13 @@ def _cmd_models(args):
 
 
 def _cmd_train(args):
-    from keras_zoo.train import run
+    from keras_zoo.train import multiworker, run
+
+    if args.workers is not None:
+        if args.strategy != "multiworker":
+            raise ValueError(f"Expected --workers only with --strategy multiworker. "
+                             f"Received: --strategy {args.strategy}")
+        os.environ["TF_CONFIG"] = multiworker.tf_config(args.workers, args.task_index)
 
     split = args.validation_split
     if split is not None and split >= 1 and float(split).is_integer():

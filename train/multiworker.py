@@ -27,6 +27,7 @@ then start the same command everywhere; worker 0 is the chief.
 import json
 import os
 import shutil
+import sys
 
 import keras
 import numpy as np
@@ -102,6 +103,44 @@ def _distributed_dataset(strategy, x, y, global_batch_size, epoch, seed, skip):
     return strategy.distribute_datasets_from_function(dataset_fn, options), len(xb)
 
 
+def _evaluate(model, x, y, batch_size, metrics):
+    """`val_` logs on `(x, y)`, computed locally outside the strategy (no scaling)."""
+    loss = keras.metrics.Mean(name="loss")
+    objs = [keras.metrics.get(m) if isinstance(m, str) else type(m).from_config(m.get_config())
+            for m in metrics]  # fresh objects: the training metrics keep their state
+    for start in range(0, len(x), batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        y_pred = model(xb, training=False)
+        loss.update_state(model.compute_loss(x=xb, y=yb, y_pred=y_pred, training=False),
+                          sample_weight=len(xb))
+        for m in objs:
+            m.update_state(yb, y_pred)
+    return {f"val_{m.name}": float(m.result()) for m in [loss, *objs]}
+
+
+def fit_run(model, data, config, strategy, callbacks, out, *, epochs, verbose=1):
+    """`fit_distributed` for a `keras-zoo train` run (`train.run.train` with
+    ``--strategy multiworker``): the run's training set, global batch size,
+    epochs and seed; backups in ``out/backup-multiworker``; the run's callbacks
+    (its Keras-format BackupAndRestore is replaced by ours)."""
+    from keras_zoo.train.callbacks import BackupAndRestore
+
+    if data.y_train.ndim != 1:
+        raise ValueError("Expected a classification run (integer labels) for --strategy "
+                         f"multiworker. Received: labels of shape {data.y_train.shape}")
+    if data.augmentation not in (None, "none"):
+        print(f"keras-zoo train: multiworker trains without the {data.augmentation!r} "
+              "augmentation (not implemented in the distributed loop)", file=sys.stderr)
+    validation = (data.x_val, data.y_val) if data.x_val is not None else None
+    return fit_distributed(
+        model, data.x_train, data.y_train, strategy=strategy,
+        global_batch_size=config["batch_size"], epochs=epochs, seed=config["seed"],
+        backup_dir=os.path.join(out, "backup-multiworker"),
+        callbacks=[c for c in callbacks if not isinstance(c, BackupAndRestore)],
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        validation_data=validation, verbose=verbose)
+
+
 class _Backup:
     """All workers save; the chief's copy in `directory` is the one kept."""
 
@@ -127,7 +166,7 @@ class _Backup:
 
 def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=0,
                     backup_dir=None, backup_every=None, checkpoint_path=None, callbacks=(),
-                    metrics=(), verbose=1):
+                    metrics=(), validation_data=None, verbose=1):
     """Trains a compiled `model` (built and compiled inside `strategy.scope()`).
 
     Args:
@@ -142,6 +181,8 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
         checkpoint_path: a `.keras` file the chief writes at the end of each epoch.
         callbacks: Keras callbacks; they run on every worker, the progress bar on the chief.
         metrics: metric names or objects, computed on the gathered global batch.
+        validation_data: `(x_val, y_val)`, evaluated by every worker at each epoch
+            end (logged as `val_loss`, `val_<metric>`).
 
     Returns:
         `keras.callbacks.History`-like dict of per-epoch logs (loss and metrics).
@@ -179,6 +220,20 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
         return (strategy.reduce("SUM", loss, axis=None), strategy.gather(yb, 0),
                 strategy.gather(y_pred, 0))
 
+    float_states = [v for v in model.non_trainable_variables
+                    if keras.backend.standardize_dtype(v.dtype).startswith(("float", "bfloat"))]
+
+    @tf.function
+    def sync_states():
+        # Each replica updates its own BatchNorm moving statistics (mirrored variables
+        # with no aggregation); average them so every worker saves the same model.
+        def fn():
+            ctx = tf.distribute.get_replica_context()
+            for v in float_states:
+                v.assign(ctx.all_reduce("MEAN", tf.identity(v.value)))
+
+        strategy.run(fn)
+
     callback_list = keras.callbacks.CallbackList(
         list(callbacks), add_history=True, add_progbar=bool(verbose) and chief, model=model,
         verbose=verbose, epochs=epochs, steps=steps_per_epoch)
@@ -202,7 +257,13 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
             callback_list.on_train_batch_end(batch, logs)
             done += 1
             if backup is not None and done % backup_every == 0:
+                if float_states:
+                    sync_states()
                 backup.save()
+        if float_states:
+            sync_states()
+        if validation_data is not None:
+            logs.update(_evaluate(model, *validation_data, global_batch_size, metrics))
         if checkpoint_path is not None and chief:
             model.save(checkpoint_path)
         callback_list.on_epoch_end(epoch, logs)

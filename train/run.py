@@ -210,9 +210,18 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
             val_ds = datasets.make_pipeline(data.x_val, data.y_val, training=False,
                                             augmentation="none", **pipeline) if has_val else None
             test_ds = None
-        net.fit(train_ds, validation_data=val_ds, epochs=n_epochs, callbacks=fit_callbacks,
-                shuffle=False,  # the pipeline shuffles, seeded
-                verbose=_verbose(verbose))
+        if strategy == "multiworker":  # Keras 3's fit fails under it (keras#20585)
+            from keras_zoo.train import multiworker
+
+            if hasattr(module, "make_datasets"):
+                raise ValueError(f"Expected a classification recipe for --strategy multiworker. "
+                                 f"Received: recipe={config['recipe']!r}")
+            multiworker.fit_run(net, data, config, distribution, fit_callbacks, out,
+                                epochs=n_epochs, verbose=_verbose(verbose))
+        else:
+            net.fit(train_ds, validation_data=val_ds, epochs=n_epochs, callbacks=fit_callbacks,
+                    shuffle=False,  # the pipeline shuffles, seeded
+                    verbose=_verbose(verbose))
 
         if nan_guard.nan_at is not None:
             epoch, batch = nan_guard.nan_at

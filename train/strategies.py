@@ -35,9 +35,19 @@ def _mirrored_on(devices):
     return tf.distribute.MirroredStrategy(list(devices))
 
 
+def _multiworker(devices=None):
+    """MultiWorkerMirroredStrategy from ``TF_CONFIG`` (``keras-zoo train --workers
+    h:p,h:p --task-index I`` sets it). `train.run` trains it with
+    `train.multiworker.fit_distributed`: Keras 3's fit fails under it (keras#20585)."""
+    from keras_zoo.train import multiworker
+
+    return multiworker.multiworker_strategy()
+
+
 STRATEGIES = {
     "default": _default,
     "mirrored": _mirrored,
+    "multiworker": _multiworker,
 }
 
 
