@@ -14,6 +14,22 @@ tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 
 
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """The one MirroredStrategy over the 2 logical CPUs for the whole test process.
+
+    A second MirroredStrategy in one process numbers its collective ops from the
+    same key and its all-reduce fails ("Shape mismatch in the collective instance
+    100"), so every test shares the strategy `keras-zoo train --strategy mirrored`
+    would use.
+    """
+    from keras_zoo.train import strategies
+
+    strategy = strategies.get_strategy("mirrored")
+    assert strategy.num_replicas_in_sync == 2
+    return strategy
+
+
 @pytest.fixture(autouse=True)
 def _seeded_and_clean():
     keras.utils.set_random_seed(1234)

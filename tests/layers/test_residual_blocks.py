@@ -6,7 +6,6 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train import strategies
 
 from keras_zoo.layers import BasicBlock, BottleneckBlock
 from tests.harness import run_layer_test
@@ -173,11 +172,8 @@ def test_mixed_bfloat16():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_fit_inside_mirrored_strategy():
-    # The process-wide strategy: a second MirroredStrategy on the same devices would
-    # collide with it on collective keys (see keras_zoo.train.strategies).
-    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
-    strategy = strategies.get_strategy("mirrored", cpus)
+def test_fit_inside_mirrored_strategy(mirrored_strategy):
+    strategy = mirrored_strategy
     assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
         inputs = keras.Input((8, 8, 4))

@@ -109,9 +109,9 @@ def test_vae_learns_binarized_digits(kl):
     assert after["iwae_nll"] <= after["neg_elbo"] + 0.5
 
 
-def test_fit_under_mirrored_strategy():
+def test_fit_under_mirrored_strategy(mirrored_strategy):
     # conftest splits the CPU into two logical devices.
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     with strategy.scope():
         model = models.ConcreteVAE(3, 4, **SMALL, seed=0)
         model.compile()

@@ -45,11 +45,8 @@ def test_twins_share_the_network_and_differ_in_the_merge():
 
 
 @pytest.mark.parametrize("merge", ["swapout", "stochastic_depth"])
-def test_round_trip_and_fit_under_mirrored_strategy(merge, tmp_path):
-    # ReductionToOneDevice: collective all-reduce keys restart at each new strategy
-    # and clash with other strategies' cached ones in one test process.
-    strategy = tf.distribute.MirroredStrategy(
-        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+def test_round_trip_and_fit_under_mirrored_strategy(merge, tmp_path, mirrored_strategy):
+    strategy = mirrored_strategy
     with strategy.scope():
         model = models.SwapoutResNet(8, 1, merge=merge, seed=3, **TINY)
         model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),

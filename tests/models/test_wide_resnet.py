@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_zoo import layers, models
 from tests.harness import run_model_test
@@ -49,11 +48,8 @@ def test_structure_pre_activation_projection_blocks():
     assert model.output_shape == (None, 10)
 
 
-def test_round_trip_and_fit_under_mirrored_strategy(tmp_path):
-    # ReductionToOneDevice: collective all-reduce keys restart at each new strategy
-    # and clash with other strategies' cached ones in one test process.
-    strategy = tf.distribute.MirroredStrategy(
-        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice())
+def test_round_trip_and_fit_under_mirrored_strategy(tmp_path, mirrored_strategy):
+    strategy = mirrored_strategy
     assert strategy.num_replicas_in_sync == 2
     with strategy.scope():
         model = models.WideResNet(10, 1, input_shape=(8, 8, 3), num_classes=3)

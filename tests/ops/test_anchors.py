@@ -84,8 +84,8 @@ def test_explicit_level_shapes_and_errors():
         A.cell_anchors(32, (0.0, 1.0))
 
 
-def test_mirrored_strategy():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+def test_mirrored_strategy(mirrored_strategy):
+    strategy = mirrored_strategy
     fn = tf.function(lambda size: A.fpn_anchors(size))
     with strategy.scope():
         out = strategy.run(fn, args=(tf.constant([32, 64]),))

@@ -123,7 +123,7 @@ def test_decode_clamps_scale():
         B.decode([[0.0, 0.0, 0.0, 0.0]], anchor, weights=(1, 1, 0, 1))
 
 
-def test_tf_function_and_mirrored_strategy():
+def test_tf_function_and_mirrored_strategy(mirrored_strategy):
     rng = np.random.default_rng(3)
     a = random_boxes(rng, 6).reshape(2, 3, 4)
     b = random_boxes(rng, 4).reshape(2, 2, 4)
@@ -134,7 +134,7 @@ def test_tf_function_and_mirrored_strategy():
 
     eager = step(a, b)
     graph = tf.function(step)(tf.constant(a), tf.constant(b))
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     with strategy.scope():
         per_replica = strategy.run(tf.function(step), args=(tf.constant(a), tf.constant(b)))
     for i in range(2):

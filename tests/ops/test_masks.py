@@ -191,14 +191,14 @@ def test_polygon_and_rle_rasterisation():
         K.segmentation_to_mask("abc", 4, 4)
 
 
-def test_mirrored_strategy():
+def test_mirrored_strategy(mirrored_strategy):
     rng = np.random.default_rng(5)
     gt = disc_masks(rng, 4, 16, 16).reshape(2, 2, 16, 16)
     rois = np.tile(BOXES[None, :3] / 2, (2, 1, 1))
     matched = np.array([[0, 1, 1], [1, 0, 0]], np.int32)
     fn = tf.function(lambda g, r, m: K.mask_targets(g, r, m, 6))
     eager = K.mask_targets(gt, rois, matched, 6).numpy()
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     with strategy.scope():
         out = strategy.run(fn, args=(tf.constant(gt), tf.constant(rois), tf.constant(matched)))
     for replica in strategy.experimental_local_results(out):

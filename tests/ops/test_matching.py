@@ -144,7 +144,7 @@ def test_sampler_deterministic_under_seed_and_uniform():
     assert np.all(np.abs(counts[:10] - 400) < 5 * 17.9), counts[:10]
 
 
-def test_rpn_pipeline_in_tf_function_and_mirrored_strategy():
+def test_rpn_pipeline_in_tf_function_and_mirrored_strategy(mirrored_strategy):
     anchors = tf.constant([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 15.0, 15.0],
                            [30.0, 30.0, 40.0, 40.0], [0.0, 0.0, 8.0, 10.0]])
     gt = tf.constant([[[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 0.0, 0.0]]] * 2)
@@ -157,7 +157,7 @@ def test_rpn_pipeline_in_tf_function_and_mirrored_strategy():
 
     eager_labels, eager_idx = step(gt, valid)
     np.testing.assert_array_equal(eager_labels, [[1, 0, 0, 1]] * 2)  # IoU 1, 1/7, 0, 0.8
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     with strategy.scope():
         labels, idx = strategy.run(step, args=(gt, valid))
     for got in strategy.experimental_local_results(labels):

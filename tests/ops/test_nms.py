@@ -111,7 +111,7 @@ def test_errors():
         N.batched_nms(np.zeros((2, 4)), np.zeros((2,)), np.zeros((2,)))
 
 
-def test_static_shapes_tf_function_and_mirrored_strategy():
+def test_static_shapes_tf_function_and_mirrored_strategy(mirrored_strategy):
     rng = np.random.default_rng(9)
     boxes, scores, classes = random_problem(rng, 2, 30, 2)
     fn = tf.function(lambda b, s, c: N.batched_nms(b, s, c, max_detections=8))
@@ -120,7 +120,7 @@ def test_static_shapes_tf_function_and_mirrored_strategy():
     assert [tuple(o.shape) for o in concrete.structured_outputs] == [(2, 8, 4), (2, 8), (2, 8),
                                                                      (2,)]
     eager = N.batched_nms(boxes, scores, classes, max_detections=8)
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     with strategy.scope():
         out = strategy.run(fn, args=(tf.constant(boxes), tf.constant(scores), tf.constant(classes)))
     for i in range(4):
