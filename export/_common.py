@@ -19,24 +19,32 @@ class ExportVerificationError(RuntimeError):
     """The exported artifact, loaded back, disagrees with the Keras model."""
 
 
-def input_specs(model):
+def input_specs(model, raw_pixels=True):
     """One `(name, shape, serving_dtype, model_dtype)` per model input.
 
-    Rank-4 inputs are images: served as raw `uint8` pixels (DESIGN.md: models
-    take raw pixels and normalise inside). Other inputs keep their dtype. A
-    single input is named `images`.
+    With `raw_pixels` (the default), rank-4 inputs are images served as raw
+    `uint8` pixels (DESIGN.md: models take raw pixels and normalise inside).
+    Other inputs, and every input when `raw_pixels=False` (e.g. the binary
+    float images of `ConcreteVAE.encoder`), keep the model's input dtype. A
+    single rank-4 input is named `images`; other inputs keep their Keras
+    names (e.g. the `codes` of `ConcreteVAE.decoder`).
     """
-    inputs = model.inputs
+    try:
+        inputs = model.inputs
+    except AttributeError:  # a subclassed model never called on a keras.Input
+        inputs = None
     if not inputs:
         raise ValueError(
-            "Expected a built functional keras.Model with known inputs. "
-            f"Received: model={model.name!r} with no inputs; build it on an input first.")
+            "Expected a built functional keras.Model with known inputs (of a subclassed "
+            "model, export its functional sub-models, e.g. ConcreteVAE's `encoder` and "
+            f"`decoder`). Received: model={model.name!r} with no inputs.")
     specs = []
     for i, tensor in enumerate(inputs):
         shape = (None,) + tuple(tensor.shape[1:])
         model_dtype = keras.backend.standardize_dtype(tensor.dtype)
-        serving_dtype = "uint8" if len(shape) == 4 else model_dtype
-        name = "images" if len(inputs) == 1 else _clean_name(tensor.name, i)
+        serving_dtype = "uint8" if raw_pixels and len(shape) == 4 else model_dtype
+        name = ("images" if len(inputs) == 1 and len(shape) == 4
+                else _clean_name(tensor.name, i))
         specs.append((name, shape, serving_dtype, model_dtype))
     return specs
 
@@ -71,14 +79,14 @@ def named_outputs(model, outputs, names=None):
     return dict(zip(output_names(model, outputs, names), keras.tree.flatten(outputs)))
 
 
-def sample_inputs(model, batch_size=2, seed=0):
+def sample_inputs(model, batch_size=2, seed=0, raw_pixels=True):
     """Random raw inputs for verification: uint8 images in [0, 255], floats in [0, 1).
 
     Returns a dict `{input name: np.ndarray}`.
     """
     rng = np.random.default_rng(seed)
     samples = {}
-    for name, shape, serving_dtype, _ in input_specs(model):
+    for name, shape, serving_dtype, _ in input_specs(model, raw_pixels):
         if any(d is None for d in shape[1:]):
             raise ValueError(
                 "Expected a model input with fixed non-batch dimensions to draw sample "
@@ -93,9 +101,9 @@ def sample_inputs(model, batch_size=2, seed=0):
     return samples
 
 
-def as_input_dict(model, inputs):
+def as_input_dict(model, inputs, raw_pixels=True):
     """Accepts an array (single-input models) or a dict keyed by input name."""
-    specs = input_specs(model)
+    specs = input_specs(model, raw_pixels)
     if not isinstance(inputs, dict):
         if len(specs) != 1:
             raise ValueError(

@@ -5,6 +5,11 @@ subdirectories: ``directory/<version>/saved_model.pb`` plus ``variables/``.
 The ``serving_default`` signature takes raw ``uint8`` images (any batch size)
 and returns named outputs, so a client sends pixels and needs no
 preprocessing (normalisation is a layer inside every keras_zoo model).
+
+A model with `Swapout` / `StochasticDepth` merges also gets a ``stochastic``
+signature (Singh et al. 2016, Sec. 3.2): ``images`` uint8 ``[None, H, W, C]``
+and ``num_samples`` int32 scalar N -> ``probabilities``, the mean softmax of
+N sampled passes (`keras_zoo.models.stochastic_serving_fn`).
 """
 
 import os
@@ -14,11 +19,15 @@ import numpy as np
 import tensorflow as tf
 from keras_zoo.export import _common
 
+from keras_zoo.models import stochastic_inference
+
 SIGNATURE_KEY = "serving_default"
+STOCHASTIC_KEY = "stochastic"
+VERIFY_NUM_SAMPLES = 3  # sampled passes of the stochastic signature's seeded check
 
 
-def _serving_fn(model, output_names=None):
-    specs = _common.input_specs(model)
+def _serving_fn(model, output_names=None, raw_pixels=True):
+    specs = _common.input_specs(model, raw_pixels)
 
     def serve(*args):
         cast = [tf.cast(x, model_dtype) for x, (_, _, _, model_dtype) in zip(args, specs)]
@@ -29,15 +38,43 @@ def _serving_fn(model, output_names=None):
     return serve, signature
 
 
+def _wants_stochastic(model, stochastic, raw_pixels):
+    if stochastic not in (None, True, False):
+        raise ValueError(f"Expected stochastic in (None, True, False). Received: {stochastic!r}")
+    if stochastic is False or (stochastic is None
+                               and not stochastic_inference.has_stochastic_layers(model)):
+        return False
+    if not stochastic_inference.has_stochastic_layers(model):
+        raise ValueError("Expected a model with Swapout / StochasticDepth layers for "
+                         f"stochastic=True. Received: model={model.name!r} has none")
+    if (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4 or len(model.outputs) != 1
+            or len(model.outputs[0].shape) != 2 or not raw_pixels):
+        raise ValueError(
+            "Expected a raw-pixel classifier (one [B, H, W, C] input, one [B, classes] output) "
+            "for the stochastic signature, or stochastic=False. Received: "
+            f"inputs {[tuple(t.shape) for t in model.inputs]}, outputs "
+            f"{[tuple(t.shape) for t in model.outputs]}, raw_pixels={raw_pixels}")
+    return True
+
+
 def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
-                   sample_inputs=None, output_names=None):
+                   sample_inputs=None, output_names=None, raw_pixels=True, stochastic=None,
+                   from_logits=False):
     """Writes `model` as a TF Serving SavedModel at `directory/<version>`.
 
     The `serving_default` signature takes each rank-4 model input as raw
     `uint8` pixels `[batch, H, W, C]` (batch free; H, W, C from `model.input`;
-    a single input is named `images`) and returns a dict of named outputs:
-    a dict-output model's keys, `probabilities` for a single output, or the
-    model's `output_names` for a list.
+    a single image input is named `images`, others keep their Keras names)
+    and returns a dict of named outputs: a dict-output model's keys,
+    `probabilities` for a single output, or the model's `output_names` for a
+    list. With `raw_pixels=False` every input
+    keeps the model's dtype instead (e.g. `ConcreteVAE.encoder`'s binary float
+    images; its rank-3 `decoder` input is float either way).
+
+    A model with `Swapout` / `StochasticDepth` layers also gets the
+    `stochastic` signature: `images` uint8 `[None, H, W, C]`, `num_samples`
+    int32 scalar N >= 1 -> `probabilities` float32 `[None, classes]`, the
+    mean softmax of N sampled passes (Singh et al. 2016, Sec. 3.2).
 
     The SavedModel is written to a temporary directory beside the version
     directory, verified there, then renamed into place, so a failed export
@@ -50,10 +87,17 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
         overwrite: replace an existing `directory/<version>`; refused otherwise.
         verify: load the SavedModel back with `tf.saved_model.load` and check
             that `serving_default` matches the Keras model on `sample_inputs`
-            within `_common.FLOAT_TOLERANCE` (1e-4) of the output scale.
+            within `_common.FLOAT_TOLERANCE` (1e-4) of the output scale; and
+            `stochastic` with `verify_stochastic_signature`.
         sample_inputs: uint8 array (or dict by input name) used by verification;
             default: 2 random images.
         output_names: names for a non-dict model's outputs (default above).
+        raw_pixels: serve rank-4 inputs as uint8 raw pixels (False: the model's dtype).
+        stochastic: None adds the `stochastic` signature when
+            `keras_zoo.models.has_stochastic_layers(model)`; True requires it;
+            False leaves it out.
+        from_logits: the model outputs logits; the `stochastic` signature then
+            applies the softmax to each pass before averaging.
 
     Returns:
         The version directory path (str).
@@ -71,17 +115,24 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
     if not isinstance(model, keras.Model):
         raise ValueError(f"Expected a keras.Model. Received: model of type {type(model).__name__}")
     final = os.path.join(os.fspath(directory), str(int(version)))
-    serve, signature = _serving_fn(model, output_names)
+    serve, signature = _serving_fn(model, output_names, raw_pixels)
+    stochastic = _wants_stochastic(model, stochastic, raw_pixels)
     if verify:
-        samples = (_common.sample_inputs(model) if sample_inputs is None
-                   else _common.as_input_dict(model, sample_inputs))
+        samples = (_common.sample_inputs(model, raw_pixels=raw_pixels) if sample_inputs is None
+                   else _common.as_input_dict(model, sample_inputs, raw_pixels))
     with _common.atomic_path(final, overwrite=overwrite) as tmp:
         archive = keras.export.ExportArchive()
         archive.track(model)
         archive.add_endpoint(SIGNATURE_KEY, serve, input_signature=signature)
+        if stochastic:
+            archive.add_endpoint(STOCHASTIC_KEY, stochastic_inference.stochastic_serving_fn(
+                model, from_logits=from_logits))
         archive.write_out(tmp, verbose=False)
         if verify:
             verify_saved_model(tmp, model, samples, output_names=output_names)
+            if stochastic:
+                verify_stochastic_signature(tmp, model, next(iter(samples.values())),
+                                            from_logits=from_logits)
     return final
 
 
@@ -98,3 +149,42 @@ def verify_saved_model(path, model, inputs, *, output_names=None,
     got = {k: v.numpy() for k, v in got.items()}
     expected = _common.keras_outputs(model, inputs, output_names)
     return _common.check_close(expected, got, tolerance, f"SavedModel {path!r}")
+
+
+def verify_stochastic_signature(path, model, images, *, num_samples=VERIFY_NUM_SAMPLES,
+                                from_logits=False, tolerance=_common.FLOAT_TOLERANCE):
+    """Checks the `stochastic` signature of the SavedModel at `path` against `model`.
+
+    The signature's output must be `[B, classes]` rows on the probability
+    simplex (entries >= 0, sums 1 within `tolerance`) and, seeded, equal what
+    Keras computes: the SavedModel holds the merges' `SeedGenerator` states as
+    they were when written, so `keras_zoo.models.sampled_probabilities` run
+    from the same states draws the same masks. The model's states are
+    restored afterwards (verification consumes no randomness). Must run
+    before the model samples again after the write.
+
+    Returns the max error as a fraction of the output scale.
+    """
+    merges = stochastic_inference.stochastic_layers(model)
+    states = [layer.seed_generator.state.numpy() for layer in merges]
+    loaded = tf.saved_model.load(path)
+    fn = loaded.signatures[STOCHASTIC_KEY]
+    got = fn(images=tf.constant(images, tf.uint8),
+             num_samples=tf.constant(num_samples, tf.int32))["probabilities"].numpy()
+    classes = model.output_shape[-1]
+    if got.shape != (len(images), classes):
+        raise _common.ExportVerificationError(
+            f"Stochastic signature of {path!r}: expected shape {(len(images), classes)}, "
+            f"got {got.shape}")
+    if np.any(got < 0) or np.max(np.abs(got.sum(-1) - 1.0)) > tolerance:
+        raise _common.ExportVerificationError(
+            f"Stochastic signature of {path!r}: expected probability rows (>= 0, summing to 1). "
+            f"Received: min {got.min():.3g}, row sums {got.sum(-1)}")
+    try:
+        expected = stochastic_inference.sampled_probabilities(
+            model, images, num_samples, from_logits=from_logits).numpy()
+    finally:
+        for layer, state in zip(merges, states):
+            layer.seed_generator.state.assign(state)
+    return _common.check_close({"probabilities": expected}, {"probabilities": got}, tolerance,
+                               f"Stochastic signature of SavedModel {path!r} (seeded)")

@@ -1,7 +1,7 @@
 """TFLite (LiteRT) flatbuffer export with optional post-training quantization.
 
 The flatbuffer has one signature, `serving_default`, with the same input
-names as the SavedModel export (`images` for a single input) and the same
+names as the SavedModel export (`images` for a single image input) and the same
 named outputs (`probabilities`, or a dict model's keys). Inputs are float32
 raw pixels in [0, 255] (normalisation stays inside the model); with
 `quantize="int8", int8_io=True` they are int8, quantized with the input

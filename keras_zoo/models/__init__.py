@@ -15,6 +15,7 @@ from keras_zoo.models.resnet import (  # noqa: F401
     ResNetBackbone,
 )
 from keras_zoo.models.stochastic_inference import (  # noqa: F401
+    has_stochastic_layers,
     sampled_probabilities,
     stochastic_mode,
     stochastic_predict,

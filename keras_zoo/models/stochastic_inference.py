@@ -29,6 +29,13 @@ def stochastic_layers(model):
             if isinstance(layer, StochasticMergeMixin)]
 
 
+def has_stochastic_layers(model):
+    """True when `model` holds a `Swapout` or `StochasticDepth` merge (nested ones
+    included), i.e. when stochastic inference differs from `model.predict`.
+    `keras_zoo.export.to_saved_model` uses it to add the `stochastic` signature."""
+    return bool(stochastic_layers(model))
+
+
 @contextlib.contextmanager
 def stochastic_mode(model, enabled=True):
     """Within the block, the stochastic merges of `model` sample their masks at

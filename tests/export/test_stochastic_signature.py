@@ -1,0 +1,113 @@
+"""The `stochastic` SavedModel signature of Swapout / stochastic-depth nets (issues 5
+and 6): written next to `serving_default`, seeded-verified against Keras, listed by
+`saved_model_cli`, and produced by `keras-zoo export` for a swapout run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from keras_zoo.export import ExportVerificationError, to_saved_model
+from keras_zoo.export.saved_model import verify_stochastic_signature
+
+from keras_zoo import models
+from tests.export.models import tiny_classifier
+
+SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+TINY = {"input_shape": (8, 8, 1), "normalization": "unit", "num_classes": 4}
+TOL = 1e-4  # of the output scale, as for serving_default
+
+
+def _images(n, seed=1):
+    return np.random.default_rng(seed).integers(0, 256, (n, 8, 8, 1), dtype=np.uint8)
+
+
+def _run(fn, x, n):
+    return fn(images=tf.constant(x), num_samples=tf.constant(n, tf.int32))["probabilities"].numpy()
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    model = models.SwapoutResNet(8, 1, seed=3, **TINY)  # keep 1 -> 0.5 over 3 blocks
+    path = to_saved_model(model, tmp_path_factory.mktemp("serving") / "swapout")
+    return model, path
+
+
+def test_both_signatures_match_keras(exported):
+    model, path = exported
+    loaded = tf.saved_model.load(path)
+    assert sorted(loaded.signatures) == ["serving_default", "stochastic"]
+    x = _images(3)
+    deterministic = loaded.signatures["serving_default"](images=x)["probabilities"].numpy()
+    np.testing.assert_allclose(deterministic, model(x.astype("float32")).numpy(), atol=TOL)
+    spec = loaded.signatures["stochastic"].structured_input_signature[1]
+    assert (spec["images"].dtype, spec["num_samples"].dtype) == (tf.uint8, tf.int32)
+    assert spec["images"].shape.as_list() == [None, 8, 8, 1]
+    sampled = _run(loaded.signatures["stochastic"], x, 5)
+    assert sampled.shape == (3, 4) and sampled.min() >= 0
+    np.testing.assert_allclose(sampled.sum(-1), 1.0, atol=1e-5)
+    one = _run(loaded.signatures["stochastic"], x, 1)
+    assert np.abs(one - deterministic).max() > 1e-4  # masks are sampled, not expectations
+
+
+def test_seeded_check_fails_when_masks_differ(exported):
+    model, path = exported
+    x = _images(2, seed=5)
+    assert verify_stochastic_signature(path, model, x) <= TOL  # same seed states: same masks
+    models.stochastic_predict(model, x, 2)  # advances the merges' seed states
+    with pytest.raises(ExportVerificationError, match="seeded"):
+        verify_stochastic_signature(path, model, x)
+
+
+def test_saved_model_cli_lists_both_signatures(exported):
+    _, path = exported
+    shown = subprocess.run([SAVED_MODEL_CLI, "show", "--dir", path, "--all"],
+                           capture_output=True, text=True, check=True,
+                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).stdout
+    assert "signature_def['serving_default']" in shown
+    assert "signature_def['stochastic']" in shown
+    assert "inputs['num_samples'] tensor_info:" in shown and "dtype: DT_INT32" in shown
+
+
+def test_keep_one_stochastic_depth_equals_deterministic(tmp_path):
+    model = models.SwapoutResNet(8, 1, keep_final=1.0, merge="stochastic_depth", seed=0, **TINY)
+    loaded = tf.saved_model.load(to_saved_model(model, tmp_path / "sd"))
+    x = _images(4, seed=2)
+    deterministic = loaded.signatures["serving_default"](images=x)["probabilities"].numpy()
+    np.testing.assert_allclose(_run(loaded.signatures["stochastic"], x, 3), deterministic,
+                               atol=1e-6)
+
+
+def test_plain_models_get_no_stochastic_signature(tmp_path):
+    model = tiny_classifier()
+    assert not models.has_stochastic_layers(model)
+    with pytest.raises(ValueError, match="Expected a model with Swapout"):
+        to_saved_model(model, tmp_path / "a", stochastic=True)
+    assert not os.path.exists(tmp_path / "a")
+    loaded = tf.saved_model.load(to_saved_model(model, tmp_path / "b", verify=False))
+    assert list(loaded.signatures) == ["serving_default"]
+    swapout = models.SwapoutResNet(8, 1, seed=0, **TINY)
+    assert models.has_stochastic_layers(swapout)
+    loaded = tf.saved_model.load(to_saved_model(swapout, tmp_path / "c", stochastic=False,
+                                                verify=False))
+    assert list(loaded.signatures) == ["serving_default"]
+
+
+def test_export_command_of_a_swapout_run(tmp_path):
+    from keras_zoo.train.export_command import export_run  # tests may use train/
+
+    run_dir = tmp_path / "run"
+    os.makedirs(run_dir / "checkpoints")
+    (run_dir / "config.json").write_text(json.dumps({"dataset": "digits", "data_dir": None}))
+    model = models.SwapoutResNet(8, 1, seed=1, **TINY)
+    model.save(run_dir / "checkpoints" / "last.keras")
+    path = export_run(str(run_dir), format="saved_model")
+    assert path == os.path.join(str(run_dir), "saved_model", "1")
+    loaded = tf.saved_model.load(path)
+    x = _images(2)
+    sampled = _run(loaded.signatures["stochastic"], x, 4)
+    assert sampled.shape == (2, 4)
+    np.testing.assert_allclose(sampled.sum(-1), 1.0, atol=1e-5)
