@@ -94,8 +94,8 @@ def _cmd_train(args):
         out=args.out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
         seed=args.seed, validation_split=split, strategy=args.strategy,
         mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny)
-    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, tensorboard/, "
-          "saved_model/1/)")
+    saved = ", saved_model/1/" if os.path.isdir(os.path.join(result.run_dir, "saved_model")) else ""
+    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, tensorboard/{saved})")
     for name, value in result.test.items():
         print(f"test {name}: {value:.4f}")
     return 0

@@ -4,6 +4,9 @@
     keras-zoo export RUN_DIR --format tflite --quantize int8   # RUN_DIR/export/model_int8.tflite
     keras-zoo export RUN_DIR --format onnx --out resnet20.onnx
 
+A concrete-vae run exports its encoder and decoder as two artifacts
+(`saved_model/encoder/<v>`, `saved_model/decoder/<v>`; `model_encoder.tflite`, ...).
+
 The conversion itself lives in `keras_zoo.export` (any keras.Model); this
 module only reads the run directory (config.json, checkpoints/last.keras)
 and, for int8, draws the representative images from the run's training set.
@@ -72,9 +75,26 @@ def _file_path(run_dir, out, suffix):
     return os.path.join(out, f"model{suffix}")
 
 
+def _artifacts(model):
+    """What a run's model exports as: a list of (name, keras.Model, saved_model kwargs).
+
+    A classifier is one artifact (name None). A `ConcreteVAE` samples between its
+    encoder and decoder, so it has no single deterministic graph: it exports as two
+    artifacts, the encoder (binarised images, float input -> code logits) and the
+    decoder (codes -> pixel logits), each in its own model directory or file.
+    """
+    from keras_zoo.models import ConcreteVAE
+
+    if isinstance(model, ConcreteVAE):
+        return [("encoder", model.encoder, {"raw_pixels": False}),
+                ("decoder", model.decoder, {"raw_pixels": False})]
+    return [(None, model, {})]
+
+
 def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, version=None,
                checkpoint="last", data_dir=None, verify=True, overwrite=False):
-    """Exports `run_dir`'s checkpoint; returns the artifact path (see module docstring)."""
+    """Exports `run_dir`'s checkpoint; returns the list of artifact paths, one per
+    artifact of the model (see `_artifacts` and the module docstring)."""
     from keras_zoo import export
 
     if format not in FORMATS:
@@ -86,24 +106,36 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
         raise ValueError(f"Expected --version only with --format saved_model. Received: "
                          f"format={format!r}, version={version!r}")
     config, model = _load_run(run_dir, checkpoint)
-    if format == "saved_model":
-        base = out or os.path.join(run_dir, "saved_model")
-        version = _next_version(base) if version is None else version
-        return export.to_saved_model(model, base, version=version, overwrite=overwrite,
-                                     verify=verify)
-    if format == "onnx":
-        return export.to_onnx(model, _file_path(run_dir, out, ".onnx"), verify=verify,
-                              overwrite=overwrite)
+    artifacts = _artifacts(model)
+    if len(artifacts) > 1 and (quantize == "int8" or format == "onnx"):
+        raise ValueError(f"Expected a classifier run for --format onnx or --quantize int8 "
+                         f"(they calibrate or check on raw images). Received: a "
+                         f"{type(model).__name__} run; use saved_model or float tflite")
     representative = None
     if quantize == "int8":
         from keras_zoo.train import datasets
 
         data = datasets.load(config["dataset"], data_dir or config.get("data_dir"))
         representative = data.x_train
-    suffix = f"_{quantize}.tflite" if quantize else ".tflite"
-    return export.to_tflite(model, _file_path(run_dir, out, suffix), quantize=quantize,
-                            representative_data=representative, int8_io=int8_io,
-                            verify=verify, overwrite=overwrite)
+    paths = []
+    for name, part, saved_model_kwargs in artifacts:
+        tag = f"_{name}" if name else ""
+        if format == "saved_model":
+            base = out or os.path.join(run_dir, "saved_model")
+            base = os.path.join(base, name) if name else base
+            part_version = _next_version(base) if version is None else version
+            paths.append(export.to_saved_model(part, base, version=part_version,
+                                               overwrite=overwrite, verify=verify,
+                                               **saved_model_kwargs))
+        elif format == "onnx":
+            paths.append(export.to_onnx(part, _file_path(run_dir, out, f"{tag}.onnx"),
+                                        verify=verify, overwrite=overwrite))
+        else:
+            suffix = f"{tag}_{quantize}.tflite" if quantize else f"{tag}.tflite"
+            paths.append(export.to_tflite(part, _file_path(run_dir, out, suffix),
+                                          quantize=quantize, representative_data=representative,
+                                          int8_io=int8_io, verify=verify, overwrite=overwrite))
+    return paths
 
 
 def command(args):
@@ -112,7 +144,7 @@ def command(args):
     from keras_zoo.export import ExportVerificationError
 
     try:
-        path = export_run(args.run_dir, format=args.format, quantize=args.quantize,
+        paths = export_run(args.run_dir, format=args.format, quantize=args.quantize,
                           int8_io=args.int8_io, out=args.out, version=args.version,
                           checkpoint=args.checkpoint, data_dir=args.data_dir,
                           verify=args.verify, overwrite=args.overwrite)
@@ -122,5 +154,6 @@ def command(args):
         print(f"keras-zoo export: verification failed, nothing written: {error}",
               file=sys.stderr)
         return 1
-    print(f"Exported {args.format}{' ' + args.quantize if args.quantize else ''}: {path}")
+    for path in paths:
+        print(f"Exported {args.format}{' ' + args.quantize if args.quantize else ''}: {path}")
     return 0

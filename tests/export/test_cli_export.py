@@ -57,8 +57,8 @@ def test_cli_bad_input_is_one_line_and_status_2(run_dir, tmp_path):
 
 def test_versions_and_refusals(run_dir, tmp_path):
     base = tmp_path / "serving"
-    first = export_run(str(run_dir), format="saved_model", out=str(base))
-    second = export_run(str(run_dir), format="saved_model", out=str(base))
+    [first] = export_run(str(run_dir), format="saved_model", out=str(base))
+    [second] = export_run(str(run_dir), format="saved_model", out=str(base))
     assert (os.path.basename(first), os.path.basename(second)) == ("1", "2")
     with pytest.raises(ValueError, match="overwrite"):
         export_run(str(run_dir), format="saved_model", out=str(base), version=2)
@@ -66,6 +66,31 @@ def test_versions_and_refusals(run_dir, tmp_path):
         export_run(str(run_dir), format="tflite", version=2)
     with pytest.raises(ValueError, match="--quantize only"):
         export_run(str(run_dir), format="onnx", quantize="int8")
-    path = export_run(str(run_dir), format="tflite", out=str(tmp_path), quantize="float16")
+    [path] = export_run(str(run_dir), format="tflite", out=str(tmp_path), quantize="float16")
     assert path == os.path.join(str(tmp_path), "model_float16.tflite")
     assert np.fromfile(path, np.uint8)[4:8].tobytes() == b"TFL3"  # flatbuffer identifier
+
+
+def test_concrete_vae_run_exports_encoder_and_decoder(tmp_path):
+    from keras_zoo import models
+
+    run_dir = tmp_path / "vae-run"
+    os.makedirs(run_dir / "checkpoints")
+    (run_dir / "config.json").write_text(json.dumps({"dataset": "digits", "data_dir": None}))
+    vae = models.ConcreteVAE(4, 3, image_shape=(8, 8, 1), hidden_units=(16,), seed=0)
+    vae(np.zeros((1, 8, 8, 1), "float32"))
+    vae.save(run_dir / "checkpoints" / "last.keras")
+
+    encoder, decoder = export_run(str(run_dir), format="saved_model")
+    assert encoder == str(run_dir / "saved_model" / "encoder" / "1")
+    assert decoder == str(run_dir / "saved_model" / "decoder" / "1")
+    x = (np.random.default_rng(0).random((2, 8, 8, 1)) < 0.5).astype("float32")
+    served = tf.saved_model.load(encoder).signatures["serving_default"]
+    [logits] = served(tf.constant(x)).values()
+    np.testing.assert_allclose(logits.numpy().reshape(2, -1),
+                               np.asarray(vae.encoder(x)).reshape(2, -1), atol=1e-4)
+
+    paths = export_run(str(run_dir), format="tflite", out=str(tmp_path))
+    assert [os.path.basename(p) for p in paths] == ["model_encoder.tflite", "model_decoder.tflite"]
+    with pytest.raises(ValueError, match="classifier run"):
+        export_run(str(run_dir), format="tflite", quantize="int8")

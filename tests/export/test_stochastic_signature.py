@@ -104,7 +104,7 @@ def test_export_command_of_a_swapout_run(tmp_path):
     (run_dir / "config.json").write_text(json.dumps({"dataset": "digits", "data_dir": None}))
     model = models.SwapoutResNet(8, 1, seed=1, **TINY)
     model.save(run_dir / "checkpoints" / "last.keras")
-    path = export_run(str(run_dir), format="saved_model")
+    [path] = export_run(str(run_dir), format="saved_model")
     assert path == os.path.join(str(run_dir), "saved_model", "1")
     loaded = tf.saved_model.load(path)
     x = _images(2)

@@ -35,7 +35,9 @@ import numpy as np
 from keras_zoo.train.callbacks import TemperatureAnnealing
 from keras_zoo.train.datasets import binarized
 
-SAVED_MODEL = False  # binary-image VAE: no uint8 classifier signature to export
+# No uint8 classifier signature: `keras-zoo export RUN_DIR --format saved_model` writes
+# the encoder and decoder as two SavedModels instead.
+SAVED_MODEL = False
 
 
 def get_config(model_name="concrete-vae", *, tiny=False):
