@@ -10,7 +10,8 @@ callbacks (a progress bar on the chief only).
 
 Every global batch is the same on one process and on N workers: each epoch
 shuffles the training set with `seed + epoch`, cuts it into global batches,
-and replica r of the cluster takes slice r of each batch. So a 2-worker run
+augments each whole batch with a stateless seed of (seed, global step), and
+replica r of the cluster takes slice r of each batch. So a 2-worker run
 and a single-process run on the same global batches end with the same weights.
 
 Fault tolerance: every `backup_every` steps all workers save a
@@ -27,11 +28,11 @@ then start the same command everywhere; worker 0 is the chief.
 import json
 import os
 import shutil
-import sys
 
 import keras
 import numpy as np
 import tensorflow as tf
+from keras_zoo.train.datasets import AUGMENTATIONS, augment
 
 
 def tf_config(workers, task_index):
@@ -68,24 +69,43 @@ def _is_chief(strategy):
         and "chief" not in resolver.cluster_spec().as_dict())
 
 
-def global_batches(x, y, global_batch_size, epoch, seed):
-    """The epoch's global batches: a seeded shuffle cut into full batches.
+def global_batches(x, y, global_batch_size, epoch, seed, *, augmentation="none", pad=None):
+    """The epoch's global batches: a seeded shuffle cut into full batches, each
+    augmented as a whole before any worker takes its slice.
 
-    Returns `(xb, yb)` with shapes `[steps, global_batch_size, ...]`.
+    Global batch `s` of epoch `e` (global step ``e * steps + s``) is augmented by
+    `datasets.augment` with the stateless seed ``[seed, e * steps + s]``: it
+    depends on nothing else (not on the worker count, nor on where a resumed
+    run restarted), so every worker and a single process see the same batches.
+
+    Args:
+        augmentation: ``"none"``, ``"cifar"`` (pad, random crop, flip) or
+            ``"shift"`` (pad, random crop); see `datasets.augment`.
+        pad: pixels padded per side before the crop; None: the dataset default.
+
+    Returns:
+        `(xb, yb)` with shapes `[steps, global_batch_size, ...]`, `x`'s dtype.
     """
     order = np.random.default_rng(seed + epoch).permutation(len(x))
     steps = len(x) // global_batch_size
     order = order[:steps * global_batch_size].reshape(steps, global_batch_size)
-    return x[order], y[order]
+    xb, yb = x[order], y[order]
+    if augmentation != "none":
+        xb = np.stack([augment(tf.constant(batch), tf.constant([seed, epoch * steps + s], tf.int64),
+                               augmentation=augmentation, pad=pad).numpy()
+                       for s, batch in enumerate(xb)])
+    return xb, yb
 
 
-def _distributed_dataset(strategy, x, y, global_batch_size, epoch, seed, skip):
+def _distributed_dataset(strategy, x, y, global_batch_size, epoch, seed, skip, augmentation,
+                         pad):
     replicas = strategy.num_replicas_in_sync
     if global_batch_size % replicas:
         raise ValueError(f"Expected a global batch size divisible by {replicas} replicas. "
                          f"Received: global_batch_size={global_batch_size}")
     per_replica = global_batch_size // replicas
-    xb, yb = global_batches(x, y, global_batch_size, epoch, seed)
+    xb, yb = global_batches(x, y, global_batch_size, epoch, seed, augmentation=augmentation,
+                            pad=pad)
 
     def dataset_fn(context):
         # This worker's replicas are consecutive replica ids; each takes its slice of
@@ -128,13 +148,11 @@ def fit_run(model, data, config, strategy, callbacks, out, *, epochs, verbose=1)
     if data.y_train.ndim != 1:
         raise ValueError("Expected a classification run (integer labels) for --strategy "
                          f"multiworker. Received: labels of shape {data.y_train.shape}")
-    if data.augmentation not in (None, "none"):
-        print(f"keras-zoo train: multiworker trains without the {data.augmentation!r} "
-              "augmentation (not implemented in the distributed loop)", file=sys.stderr)
     validation = (data.x_val, data.y_val) if data.x_val is not None else None
     return fit_distributed(
         model, data.x_train, data.y_train, strategy=strategy,
         global_batch_size=config["batch_size"], epochs=epochs, seed=config["seed"],
+        augmentation=data.augmentation,
         backup_dir=os.path.join(out, "backup-multiworker"),
         callbacks=[c for c in callbacks if not isinstance(c, BackupAndRestore)],
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -165,8 +183,9 @@ class _Backup:
 
 
 def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=0,
-                    backup_dir=None, backup_every=None, checkpoint_path=None, callbacks=(),
-                    metrics=(), validation_data=None, verbose=1):
+                    augmentation="none", pad=None, backup_dir=None, backup_every=None,
+                    checkpoint_path=None, callbacks=(), metrics=(), validation_data=None,
+                    verbose=1):
     """Trains a compiled `model` (built and compiled inside `strategy.scope()`).
 
     Args:
@@ -175,7 +194,11 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
         strategy: e.g. `multiworker_strategy()`; any `tf.distribute.Strategy` works.
         global_batch_size: examples per step over all replicas.
         epochs: passes over the data (the last partial batch is dropped).
-        seed: seed of the per-epoch shuffle.
+        seed: seed of the per-epoch shuffle and of the augmentation.
+        augmentation: ``"none"``, ``"cifar"`` or ``"shift"``, applied to each
+            global batch with a stateless seed of (seed, global step); see
+            `global_batches`. A resumed run sees the same augmented batches.
+        pad: pixels padded before the random crop; None: 4 ("cifar"), 2 ("shift").
         backup_dir: where every worker backs up (model, optimizer, step) and restores from.
         backup_every: steps between backups (default: once per epoch).
         checkpoint_path: a `.keras` file the chief writes at the end of each epoch.
@@ -187,6 +210,9 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
     Returns:
         `keras.callbacks.History`-like dict of per-epoch logs (loss and metrics).
     """
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(f"Expected augmentation in {AUGMENTATIONS}. "
+                         f"Received: augmentation={augmentation!r}")
     chief = _is_chief(strategy)
     steps_per_epoch = len(x) // global_batch_size
     if steps_per_epoch < 1:
@@ -242,7 +268,8 @@ def fit_distributed(model, x, y, *, strategy, global_batch_size, epochs=1, seed=
     logs = {}
     for epoch in range(done // steps_per_epoch, epochs):
         skip = done - epoch * steps_per_epoch if done > epoch * steps_per_epoch else 0
-        dataset, _ = _distributed_dataset(strategy, x, y, global_batch_size, epoch, seed, skip)
+        dataset, _ = _distributed_dataset(strategy, x, y, global_batch_size, epoch, seed, skip,
+                                          augmentation, pad)
         iterator = iter(dataset)
         for m in [loss_metric, *metric_objs]:
             m.reset_state()

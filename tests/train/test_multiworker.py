@@ -1,6 +1,7 @@
 """Multi-worker training with MultiWorkerMirroredStrategy: 2 worker processes on
-127.0.0.1 end with identical weights, equal to one process on the same global
-batches; a worker killed mid-run resumes from the last backup."""
+127.0.0.1 end with identical weights, equal to one process on the same augmented
+global batches; a worker killed mid-run resumes from the last backup and sees the
+same augmented batches."""
 
 import os
 import signal
@@ -55,18 +56,82 @@ def _weights(path):
 
 @pytest.fixture(scope="module")
 def reference():
-    """One process, default strategy, the same global batches."""
+    """One process, default strategy, the same (augmented) global batches."""
     data = datasets.load("digits")
     x = data.x_train[:worker.EXAMPLES].astype("float32")
     y = data.y_train[:worker.EXAMPLES]
+    weights = {}
+    for augmentation in (worker.AUGMENTATION, "none"):
+        model = worker.small_model()
+        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                      loss="sparse_categorical_crossentropy")
+        multiworker.fit_distributed(model, x, y, global_batch_size=worker.GLOBAL_BATCH,
+                                    strategy=multiworker.tf.distribute.get_strategy(),
+                                    epochs=worker.EPOCHS, augmentation=augmentation, verbose=0)
+        assert int(model.optimizer.iterations.numpy()) == STEPS
+        weights[augmentation] = [np.asarray(w) for w in model.get_weights()]
+    # The augmentation changes the trajectory far beyond WEIGHT_ATOL, so matching the
+    # augmented reference shows the workers augmented exactly as one process does.
+    assert max(np.abs(a - b).max() for a, b in zip(*weights.values())) > 100 * WEIGHT_ATOL
+    return weights[worker.AUGMENTATION]
+
+
+def _crops(image, pad):
+    """NumPy reference of "cifar" augmentation: every pad/crop/flip of `image`."""
+    height, width = image.shape[:2]
+    padded = np.pad(image, [(pad, pad), (pad, pad), (0, 0)])
+    for dy in range(2 * pad + 1):
+        for dx in range(2 * pad + 1):
+            crop = padded[dy:dy + height, dx:dx + width]
+            yield (dy, dx, False), crop
+            yield (dy, dx, True), crop[:, ::-1]
+
+
+def test_global_batches_augment_whole_batches():
+    rng = np.random.default_rng(0)
+    x = rng.permutation(16 * 5 * 5).reshape(16, 5, 5, 1).astype("int32") + 1  # distinct pixels
+    y = np.arange(16)
+    plain_x, plain_y = multiworker.global_batches(x, y, 4, epoch=1, seed=3)
+    aug_x, aug_y = multiworker.global_batches(x, y, 4, epoch=1, seed=3, augmentation="cifar",
+                                              pad=1)
+    np.testing.assert_array_equal(aug_y, plain_y)  # augmenting keeps the batch order
+    draws = []
+    for a, p in zip(aug_x.reshape(-1, 5, 5, 1), plain_x.reshape(-1, 5, 5, 1)):
+        matches = [d for d, crop in _crops(p, 1) if np.array_equal(crop, a)]
+        assert len(matches) == 1  # a pad/crop/flip of its own image (distinct pixels: unique)
+        draws.append(matches[0])
+    assert len(set(draws)) > 4  # random per image, not one draw for the batch
+    again = multiworker.global_batches(x, y, 4, epoch=1, seed=3, augmentation="cifar", pad=1)
+    np.testing.assert_array_equal(again[0], aug_x)  # seeded: the same on every worker
+    other = multiworker.global_batches(x, y, 4, epoch=1, seed=4, augmentation="cifar", pad=1)
+    assert not np.array_equal(other[0], aug_x)
+
+
+def test_resumed_epoch_sees_the_same_augmented_batches():
+    """A restart at step k of an epoch gets the uninterrupted run's batches k, k+1, ..."""
+    x = np.random.default_rng(1).integers(0, 256, (24, 6, 6, 1), dtype=np.uint8)
+    y = np.arange(24) % 10
+    strategy = multiworker.tf.distribute.get_strategy()
+
+    def batches(skip):
+        dataset, _ = multiworker._distributed_dataset(strategy, x, y, 8, 2, 5, skip, "cifar",
+                                                      None)
+        return [(np.asarray(a), np.asarray(b)) for a, b in dataset]
+
+    full, resumed = batches(0), batches(2)
+    assert len(full) == 3 and len(resumed) == 1
+    np.testing.assert_array_equal(resumed[0][0], full[2][0])
+    np.testing.assert_array_equal(resumed[0][1], full[2][1])
+    assert not np.array_equal(full[0][0], full[1][0])
+
+
+def test_fit_distributed_rejects_unknown_augmentation():
     model = worker.small_model()
-    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                  loss="sparse_categorical_crossentropy")
-    multiworker.fit_distributed(model, x, y, strategy=multiworker.tf.distribute.get_strategy(),
-                                global_batch_size=worker.GLOBAL_BATCH, epochs=worker.EPOCHS,
-                                verbose=0)
-    assert int(model.optimizer.iterations.numpy()) == STEPS
-    return [np.asarray(w) for w in model.get_weights()]
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="Expected augmentation"):
+        multiworker.fit_distributed(model, np.zeros((4, 32, 32, 1)), np.zeros(4), verbose=0,
+                                    strategy=multiworker.tf.distribute.get_strategy(),
+                                    global_batch_size=2, augmentation="mixup")
 
 
 def _check(out, reference, resumed):
