@@ -155,16 +155,29 @@ def check_close(expected, actual, tolerance, what):
     return error
 
 
+def refuse_existing(path, *, overwrite):
+    """Raises unless `path` is new or `overwrite` (checked before any slow work)."""
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(
+            f"Expected a path that does not exist yet (or overwrite=True). "
+            f"Received: path={os.fspath(path)!r}, which exists")
+
+
+def verification_samples(model, given=None, *, raw_pixels=True):
+    """The inputs an export is verified on: `given` as the model's input dict, or
+    `sample_inputs(model, raw_pixels=...)` when None."""
+    if given is None:
+        return sample_inputs(model, raw_pixels=raw_pixels)
+    return as_input_dict(model, given, raw_pixels)
+
+
 @contextlib.contextmanager
 def atomic_path(final_path, *, overwrite):
     """Yields a temporary path beside `final_path`; renames it into place when the
     block succeeds, removes it when it raises. Refuses an existing `final_path`
     unless `overwrite`."""
     final_path = os.path.abspath(os.fspath(final_path))
-    if os.path.exists(final_path) and not overwrite:
-        raise ValueError(
-            f"Expected a path that does not exist yet (or overwrite=True). "
-            f"Received: path={final_path!r}, which exists")
+    refuse_existing(final_path, overwrite=overwrite)
     parent = os.path.dirname(final_path)
     os.makedirs(parent, exist_ok=True)
     base = os.path.basename(final_path)

@@ -41,12 +41,9 @@ def to_onnx(model, path, *, verify=True, overwrite=False, sample_inputs=None):
     _require("tf2onnx")
     _require("onnx")
     if verify:
-        samples = (_common.sample_inputs(model) if sample_inputs is None
-                   else _common.as_input_dict(model, sample_inputs))
+        samples = _common.verification_samples(model, sample_inputs)
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise ValueError(
-            f"Expected a path that does not exist yet (or overwrite=True). Received: path={path!r}")
+    _common.refuse_existing(path, overwrite=overwrite)
     with _common.atomic_path(path, overwrite=overwrite) as tmp:
         with contextlib.redirect_stdout(io.StringIO()):  # tf2onnx prints its progress
             model.export(tmp, format="onnx", verbose=False, input_signature=_signature(model))

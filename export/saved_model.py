@@ -118,8 +118,7 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
     serve, signature = _serving_fn(model, output_names, raw_pixels)
     stochastic = _wants_stochastic(model, stochastic, raw_pixels)
     if verify:
-        samples = (_common.sample_inputs(model, raw_pixels=raw_pixels) if sample_inputs is None
-                   else _common.as_input_dict(model, sample_inputs, raw_pixels))
+        samples = _common.verification_samples(model, sample_inputs, raw_pixels=raw_pixels)
     with _common.atomic_path(final, overwrite=overwrite) as tmp:
         archive = keras.export.ExportArchive()
         archive.track(model)

@@ -145,12 +145,9 @@ def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=F
                 "Received: representative_data=None")
         representative = _representative_dataset(model, representative_data)
     if verify:
-        samples = (_common.sample_inputs(model) if sample_inputs is None
-                   else _common.as_input_dict(model, sample_inputs))
+        samples = _common.verification_samples(model, sample_inputs)
     path = os.fspath(path)
-    if os.path.exists(path) and not overwrite:
-        raise ValueError(
-            f"Expected a path that does not exist yet (or overwrite=True). Received: path={path!r}")
+    _common.refuse_existing(path, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="keras_zoo_tflite_") as saved_model_dir:
         _write_float_saved_model(model, saved_model_dir, output_names)
         flatbuffer, error = _convert_builtin_first(saved_model_dir, quantize, representative,

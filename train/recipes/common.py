@@ -3,6 +3,8 @@
 import math
 
 import keras
+from keras_zoo.train.optimizers import L2SGD
+from keras_zoo.train.schedules import StepSchedule
 
 
 def build_classifier(builder, data):
@@ -24,6 +26,17 @@ def compile_classifier(model, optimizer, *, jit_compile="auto"):
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"], jit_compile=jit_compile)
     return model
+
+
+def compile_fractional_step_sgd(model, config, *, steps_per_epoch, jit_compile="auto"):
+    """SGD with coupled L2 whose learning rate is divided by 10 at the fractions
+    `config["decay_at"]` of the run (`config["epochs"]` epochs of `steps_per_epoch`)."""
+    total = steps_per_epoch * config["epochs"]
+    boundaries = sorted({max(1, round(f * total)) for f in config["decay_at"]})
+    lr = StepSchedule(boundaries, [config["learning_rate"] * 0.1**i
+                                   for i in range(len(boundaries) + 1)])
+    optimizer = L2SGD(lr, momentum=config["momentum"], l2=config["weight_decay"])
+    return compile_classifier(model, optimizer, jit_compile=jit_compile)
 
 
 def steps_per_epoch(num_examples, batch_size):

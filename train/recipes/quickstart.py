@@ -15,8 +15,6 @@ run; shift augmentation (pad 2 and crop; no flips: a flipped digit is
 another symbol).
 """
 
-from keras_zoo.train.optimizers import L2SGD
-from keras_zoo.train.schedules import StepSchedule
 
 from . import common
 
@@ -46,13 +44,7 @@ def build_model(builder, data, config):
     return common.build_classifier(builder, data)
 
 
-def compile_model(model, config, *, steps_per_epoch, jit_compile="auto"):
-    total = steps_per_epoch * config["epochs"]
-    boundaries = sorted({max(1, round(f * total)) for f in config["decay_at"]})
-    lr = StepSchedule(boundaries, [config["learning_rate"] * 0.1**i
-                                   for i in range(len(boundaries) + 1)])
-    optimizer = L2SGD(lr, momentum=config["momentum"], l2=config["weight_decay"])
-    return common.compile_classifier(model, optimizer, jit_compile=jit_compile)
+compile_model = common.compile_fractional_step_sgd
 
 
 def callbacks(config, *, has_validation):

@@ -26,9 +26,6 @@ per-pixel mean of their training images. ``tiny=True``: one short epoch.
 
 import functools
 
-from keras_zoo.train.optimizers import L2SGD
-from keras_zoo.train.schedules import StepSchedule
-
 from . import common
 
 
@@ -57,13 +54,7 @@ def build_model(builder, data, config):
     return common.build_classifier(functools.partial(builder, normalization=normalization), data)
 
 
-def compile_model(model, config, *, steps_per_epoch, jit_compile="auto"):
-    total = steps_per_epoch * config["epochs"]
-    boundaries = sorted({max(1, round(f * total)) for f in config["decay_at"]})
-    lr = StepSchedule(boundaries, [config["learning_rate"] * 0.1**i
-                                   for i in range(len(boundaries) + 1)])
-    optimizer = L2SGD(lr, momentum=config["momentum"], l2=config["weight_decay"])
-    return common.compile_classifier(model, optimizer, jit_compile=jit_compile)
+compile_model = common.compile_fractional_step_sgd
 
 
 def callbacks(config, *, has_validation):
