@@ -22,11 +22,15 @@ torchvision's `roi_align` and detectron2's `ROIAlign` (CPU kernel):
 
 Two implementations give the same values:
 
-- `"crop_and_resize"` (default, fastest on CPU and GPU): pads the map by its
-  edge pixel (which reproduces the clamping rules above; crop_and_resize then
-  extrapolates zeros exactly beyond one pixel outside the map), samples each
-  RoI's `(out * grid)` point lattice with `tf.image.crop_and_resize` and
-  averages `grid x grid` groups with `avg_pool2d`.
+- `"crop_and_resize"` (default, fastest on CPU and GPU): samples each RoI's
+  `(out * grid)` point lattice with `tf.image.crop_and_resize` and averages
+  `grid x grid` groups with `avg_pool2d`. With a fixed grid it samples the
+  map itself and then adds the samples within one pixel outside the map (read
+  from the edge row or column, as torchvision does) that crop_and_resize
+  dropped; which ones those were, it learns from the same call on a map of
+  ones, so the two never disagree on a sample at the edge. Adaptive grids (and
+  maps one pixel high or wide) pad the map by its edge pixel instead, which
+  reproduces the clamping rules at the cost of a copy of the map.
 - `"gather"`: gathers the four bilinear neighbours of every sample and
   averages them, built from TFLite builtin ops only (GATHER, arithmetic,
   AVERAGE_POOL_2D) so a model converts to TFLite without the Flex delegate;
@@ -39,10 +43,11 @@ gradient is exact and repeatable whatever the number of CPU threads: TF's
 own CropAndResizeGradImage races on CPU with more than one intra-op thread
 (tensorflow#42033). As in torchvision, no gradient flows to the boxes.
 
-The crop_and_resize path normalises the sample lattice to the padded map, so
-its sample coordinates carry float32 rounding (about 1e-7 relative to the map
-size); it agrees with the gather path to ~1e-6 relative, except for a sample
-that lies within that rounding of the `-1` / `H` cut-off.
+The crop_and_resize path normalises the sample lattice to the map size, so its
+sample coordinates carry float32 rounding (about 1e-7 relative to the map
+size); it agrees with the gather path to ~1e-6 relative, except, on the padded
+(adaptive) route, for a sample that lies within that rounding of the `-1` /
+`H` cut-off.
 """
 
 import tensorflow as tf
@@ -78,9 +83,10 @@ def _axis_samples(start, roi, out, grid, gmax, length, dtype):
     """Bilinear taps along one axis for every RoI.
 
     start, roi: [K] RoI start and size on the map; grid: [K] int32 samples per
-    bin (adaptive) or None (fixed, = gmax). Returns int32 `lo, hi` and float
-    `w_lo, w_hi`, each [K, out * gmax]: sample `p * gmax + i` of bin `p` reads
-    rows `lo, hi` with weights `w_lo, w_hi` (0 for dropped samples).
+    bin (adaptive) or None (fixed, = gmax). Returns the taps: int32 `lo, hi` and
+    float `w_lo, w_hi`, each [K, out * gmax] (sample `p * gmax + i` of bin `p`
+    reads rows `lo, hi` with weights `w_lo, w_hi`, 0 for dropped samples), and
+    the bool [K, out * gmax] mask of samples that count (not beyond -1 or H).
     """
     bin_size = (roi / out)[:, None, None]
     p = tf.cast(tf.range(out), dtype)[None, :, None]
@@ -92,13 +98,14 @@ def _axis_samples(start, roi, out, grid, gmax, length, dtype):
     if grid is not None:
         valid &= tf.range(gmax)[None, None, :] < grid[:, None, None]
     y = tf.reshape(tf.maximum(y, 0.0), [-1, out * gmax])
-    valid = tf.cast(tf.reshape(valid, [-1, out * gmax]), dtype)
+    valid = tf.reshape(valid, [-1, out * gmax])
     lo = tf.cast(tf.floor(y), tf.int32)
     edge = lo >= length - 1
     lo = tf.where(edge, length - 1, lo)
     hi = tf.where(edge, length - 1, lo + 1)
     frac = tf.where(edge, tf.zeros_like(y), y - tf.cast(lo, dtype))
-    return lo, hi, (1.0 - frac) * valid, frac * valid
+    weight = tf.cast(valid, dtype)
+    return (lo, hi, (1.0 - frac) * weight, frac * weight), valid
 
 
 def _geometry(boxes, spatial_scale, aligned, out_hw, sampling_ratio, height, width, dtype):
@@ -120,9 +127,12 @@ def _geometry(boxes, spatial_scale, aligned, out_hw, sampling_ratio, height, wid
         gmax_h = tf.maximum(tf.reduce_max(tf.concat([grid_h, [1]], 0)), 1)
         gmax_w = tf.maximum(tf.reduce_max(tf.concat([grid_w, [1]], 0)), 1)
         inv_count = 1.0 / tf.cast(tf.maximum(grid_h * grid_w, 1), dtype)
+    y_taps, y_valid = _axis_samples(y1, roi_h, out_h, grid_h, gmax_h, height, dtype)
+    x_taps, x_valid = _axis_samples(x1, roi_w, out_w, grid_w, gmax_w, width, dtype)
     return {
-        "y": _axis_samples(y1, roi_h, out_h, grid_h, gmax_h, height, dtype),
-        "x": _axis_samples(x1, roi_w, out_w, grid_w, gmax_w, width, dtype),
+        "y": y_taps,
+        "x": x_taps,
+        "valid": (y_valid, x_valid),
         "gmax": (gmax_h, gmax_w),
         "inv_count": inv_count,
         "start": (y1, x1),
@@ -131,18 +141,24 @@ def _geometry(boxes, spatial_scale, aligned, out_hw, sampling_ratio, height, wid
     }
 
 
-def _corner_taps(geo, box_indices, height, width):
-    """The four bilinear neighbours of every sample: flat pixel ids [4, K, Sh, Sw]
-    into a `[N * H * W, C]` map and their weights [4, K, Sh, Sw]."""
-    ylo, yhi, wylo, wyhi = geo["y"]
-    xlo, xhi, wxlo, wxhi = geo["x"]
-    base = (box_indices * (height * width))[:, None, None]
+def _bilinear_taps(rows, cols, base, width):
+    """The four bilinear neighbours of samples whose row taps `(lo, hi, w_lo, w_hi)`
+    and column taps broadcast to one shape S: flat pixel ids [4, *S] into a
+    `[N * H * W, C]` map (`base` = image id * H * W) and their weights [4, *S]."""
     ids, weights = [], []
-    for rows, wy in ((ylo, wylo), (yhi, wyhi)):
-        for cols, wx in ((xlo, wxlo), (xhi, wxhi)):
-            ids.append(base + rows[:, :, None] * width + cols[:, None, :])
-            weights.append(wy[:, :, None] * wx[:, None, :])
+    for row, wy in ((rows[0], rows[2]), (rows[1], rows[3])):
+        for col, wx in ((cols[0], cols[2]), (cols[1], cols[3])):
+            ids.append(base + row * width + col)
+            weights.append(wy * wx)
     return tf.stack(ids), tf.stack(weights)
+
+
+def _corner_taps(geo, box_indices, height, width):
+    """The four bilinear neighbours of every sample: ids and weights [4, K, Sh, Sw]."""
+    rows = [t[:, :, None] for t in geo["y"]]
+    cols = [t[:, None, :] for t in geo["x"]]
+    base = (box_indices * (height * width))[:, None, None]
+    return _bilinear_taps(rows, cols, base, width)
 
 
 def _pool_bins(samples, geo, out_hw, fixed):
@@ -170,42 +186,57 @@ def _forward_gather(features, box_indices, geo, out_hw, fixed):
     return _pool_bins(samples, geo, out_hw, fixed)
 
 
-def _forward_crop_and_resize(features, box_indices, geo, out_hw, fixed):
-    shape = tf.shape(features)
-    height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
-    # Edge padding: a sample in [-1, 0] reads row 0 and one in [H - 1, H] reads row
-    # H - 1, as in torchvision; beyond that crop_and_resize extrapolates zeros.
-    padded = tf.pad(features, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+def _fixed_lattice(geo, out_hw):
+    """First and last sample of each RoI's `(out * ratio)` lattice, map
+    coordinates: float32 [K, 4] as `(y_first, x_first, y_last, x_last)`."""
     (y1, x1), (bin_h, bin_w) = geo["start"], geo["bin"]
     gmax_h, gmax_w = geo["gmax"]
     out_h, out_w = out_hw
-    if fixed:  # one lattice of (out * ratio) points per RoI
-        first_y = y1 + 0.5 * bin_h / gmax_h
-        last_y = (y1 + (out_h - 1) * bin_h) + (gmax_h - 0.5) * bin_h / gmax_h
-        first_x = x1 + 0.5 * bin_w / gmax_w
-        last_x = (x1 + (out_w - 1) * bin_w) + (gmax_w - 0.5) * bin_w / gmax_w
-        lattice = tf.stack([first_y, first_x, last_y, last_x], axis=1)
-        lattice = tf.cast(lattice, tf.float32)
+    first_y = y1 + 0.5 * bin_h / gmax_h
+    last_y = (y1 + (out_h - 1) * bin_h) + (gmax_h - 0.5) * bin_h / gmax_h
+    first_x = x1 + 0.5 * bin_w / gmax_w
+    last_x = (x1 + (out_w - 1) * bin_w) + (gmax_w - 0.5) * bin_w / gmax_w
+    return tf.cast(tf.stack([first_y, first_x, last_y, last_x], axis=1), tf.float32)
+
+
+def _adaptive_lattices(geo, out_hw):
+    """One lattice per bin with the largest grid (extra points are masked by the
+    caller): float32 [K * out_h * out_w, 4], as `_fixed_lattice`."""
+    (y1, x1), (bin_h, bin_w) = geo["start"], geo["bin"]
+    gmax_h, gmax_w = geo["gmax"]
+    out_h, out_w = out_hw
+    grid_h, grid_w = (tf.cast(tf.maximum(g, 1), y1.dtype) for g in geo["grid"])
+    step_h, step_w = bin_h / grid_h, bin_w / grid_w
+    p = tf.cast(tf.range(out_h), y1.dtype)[None, :, None]
+    q = tf.cast(tf.range(out_w), y1.dtype)[None, None, :]
+    first_y = (y1[:, None, None] + p * bin_h[:, None, None]) + 0.5 * step_h[:, None, None]
+    first_x = (x1[:, None, None] + q * bin_w[:, None, None]) + 0.5 * step_w[:, None, None]
+    first_y, first_x = (tf.broadcast_to(v, [tf.shape(y1)[0], out_h, out_w])
+                        for v in (first_y, first_x))
+    last_y = first_y + tf.cast(gmax_h - 1, y1.dtype) * step_h[:, None, None]
+    last_x = first_x + tf.cast(gmax_w - 1, y1.dtype) * step_w[:, None, None]
+    lattice = tf.reshape(tf.stack([first_y, first_x, last_y, last_x], axis=-1), [-1, 4])
+    return tf.cast(lattice, tf.float32)
+
+
+def _forward_padded_crop(features, box_indices, geo, out_hw, fixed):
+    """crop_and_resize on the map padded by its edge pixel: a sample in [-1, 0]
+    reads row 0 and one in [H - 1, H] row H - 1, as in torchvision; beyond that
+    crop_and_resize extrapolates zeros. Any map size, fixed or adaptive grids."""
+    shape = tf.shape(features)
+    height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
+    padded = tf.pad(features, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+    gmax_h, gmax_w = geo["gmax"]
+    out_h, out_w = out_hw
+    if fixed:
+        lattice, crop_ids = _fixed_lattice(geo, out_hw), box_indices
         crop_size = (out_h * gmax_h, out_w * gmax_w)
-        crop_ids = box_indices
-    else:  # adaptive: one lattice per bin, with the largest grid; extra points masked
-        grid_h, grid_w = (tf.cast(tf.maximum(g, 1), y1.dtype) for g in geo["grid"])
-        step_h, step_w = bin_h / grid_h, bin_w / grid_w
-        p = tf.cast(tf.range(out_h), y1.dtype)[None, :, None]
-        q = tf.cast(tf.range(out_w), y1.dtype)[None, None, :]
-        first_y = (y1[:, None, None] + p * bin_h[:, None, None]) + 0.5 * step_h[:, None, None]
-        first_x = (x1[:, None, None] + q * bin_w[:, None, None]) + 0.5 * step_w[:, None, None]
-        first_y, first_x = (tf.broadcast_to(v, [tf.shape(y1)[0], out_h, out_w])
-                            for v in (first_y, first_x))
-        last_y = first_y + tf.cast(gmax_h - 1, y1.dtype) * step_h[:, None, None]
-        last_x = first_x + tf.cast(gmax_w - 1, y1.dtype) * step_w[:, None, None]
-        lattice = tf.reshape(tf.stack([first_y, first_x, last_y, last_x], axis=-1), [-1, 4])
-        lattice = tf.cast(lattice, tf.float32)
-        crop_size = tf.stack([gmax_h, gmax_w])
+    else:
+        lattice = _adaptive_lattices(geo, out_hw)
         crop_ids = tf.repeat(box_indices, out_h * out_w)
+        crop_size = tf.stack([gmax_h, gmax_w])
     scale = tf.stack([height + 1.0, width + 1.0, height + 1.0, width + 1.0])
-    normalised = (lattice + 1.0) / scale
-    samples = tf.image.crop_and_resize(padded, normalised, crop_ids, crop_size,
+    samples = tf.image.crop_and_resize(padded, (lattice + 1.0) / scale, crop_ids, crop_size,
                                        extrapolation_value=0.0)
     samples = tf.cast(samples, features.dtype)
     if fixed:
@@ -217,6 +248,55 @@ def _forward_crop_and_resize(features, box_indices, geo, out_hw, fixed):
     weights = tf.repeat(weights, out_h * out_w, axis=0)[..., None]
     pooled = tf.reduce_sum(samples * weights, axis=[1, 2])
     return tf.reshape(pooled, [-1, out_h, out_w, tf.shape(features)[3]])
+
+
+def _forward_edge_corrected_crop(features, box_indices, geo, out_hw):
+    """Fixed grids on a map of at least 2x2, without copying the map.
+
+    crop_and_resize samples the unpadded map and gives 0 wherever its own
+    arithmetic puts a sample outside `[0, H - 1] x [0, W - 1]`. The same call
+    on a 1-channel map of ones, with the same coordinates, tells exactly which
+    samples those were; the ones among them that torchvision counts (within one
+    pixel outside the map, read from the edge) are gathered and added to their
+    bins. They are few (RoIs touching the border), so this costs far less than
+    padding the whole map.
+    """
+    shape = tf.shape(features)
+    height, width, channels = shape[1], shape[2], shape[3]
+    gmax_h, gmax_w = geo["gmax"]
+    out_h, out_w = out_hw
+    crop_size = (out_h * gmax_h, out_w * gmax_w)
+    extent = tf.cast(tf.stack([height - 1, width - 1, height - 1, width - 1]), tf.float32)
+    lattice = _fixed_lattice(geo, out_hw) / extent
+    samples = tf.image.crop_and_resize(features, lattice, box_indices, crop_size)
+    pooled = tf.nn.avg_pool2d(tf.cast(samples, features.dtype), (gmax_h, gmax_w),
+                              (gmax_h, gmax_w), "VALID")
+    ones = tf.ones(tf.stack([1, height, width, 1]))
+    read = tf.image.crop_and_resize(ones, lattice, tf.zeros_like(box_indices), crop_size)
+    y_valid, x_valid = geo["valid"]
+    missed = tf.where(y_valid[:, :, None] & x_valid[:, None, :] & (read[..., 0] < 0.5))
+    box, row, col = tf.unstack(tf.cast(missed, tf.int32), num=3, axis=1)
+    rows = [tf.gather_nd(t, tf.stack([box, row], 1)) for t in geo["y"]]
+    cols = [tf.gather_nd(t, tf.stack([box, col], 1)) for t in geo["x"]]
+    ids, weights = _bilinear_taps(rows, cols, tf.gather(box_indices, box) * height * width,
+                                  width)
+    weights *= tf.gather(geo["inv_count"], box)[None]
+    flat = tf.reshape(features, [-1, channels])
+    values = tf.reduce_sum(tf.gather(flat, ids) * tf.cast(weights, features.dtype)[..., None],
+                           axis=0)  # [M, C]
+    bins = box * (out_h * out_w) + (row // gmax_h) * out_w + col // gmax_w
+    corrected = tf.tensor_scatter_nd_add(tf.reshape(pooled, [-1, channels]), bins[:, None],
+                                         values)
+    return tf.reshape(corrected, tf.shape(pooled))
+
+
+def _forward_crop_and_resize(features, box_indices, geo, out_hw, fixed):
+    if not fixed:
+        return _forward_padded_crop(features, box_indices, geo, out_hw, fixed)
+    shape = tf.shape(features)
+    return tf.cond(tf.minimum(shape[1], shape[2]) >= 2,
+                   lambda: _forward_edge_corrected_crop(features, box_indices, geo, out_hw),
+                   lambda: _forward_padded_crop(features, box_indices, geo, out_hw, fixed))
 
 
 def _bin_of_samples(geo, num_boxes, out_hw):

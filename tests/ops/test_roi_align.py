@@ -53,6 +53,10 @@ def _random_boxes(rng, n, size):
     ((4, 4, 8, 8), dict(output_size=1), [[6.25]]),
     # samples at -2 (zero) and -1 (reads row/column 0): f(0, 0) / 4
     ((-2, -2, 0, 0), dict(output_size=1), [[0.25]]),
+    # samples at -1 and exactly 0: both read row/column 0
+    ((-1, -1, 1, 1), dict(output_size=1), [[1]]),
+    # one sample exactly at the first pixel centre
+    ((0, 0, 1, 1), dict(output_size=1, sampling_ratio=1), [[1]]),
     # legacy degenerate box grows to 1x1: samples at 2.25, 2.75 -> f(2.5, 2.5)
     ((2, 2, 2, 2), dict(output_size=1, aligned=False), [[16]]),
     # aligned degenerate box: every sample at 1.5
@@ -86,6 +90,45 @@ def test_matches_reference_both_implementations(aligned, sampling_ratio, spatial
         assert out.shape == (12, 3, 4, 3) and out.dtype == np.float32
         np.testing.assert_allclose(out, expected, atol=1e-5)
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
+
+
+@pytest.mark.parametrize("sampling_ratio", [2, 1, 3])
+@pytest.mark.parametrize("output_size", [7, (5, 3)])
+def test_proposals_clipped_to_the_image(sampling_ratio, output_size):
+    """Proposals clipped to the image put samples within a pixel of the map's
+    edge, on it, and (legacy) beyond it: the crop_and_resize path samples the
+    unpadded map and adds the edge samples its kernel dropped; both paths equal
+    the reference."""
+    rng = np.random.default_rng(5)
+    features = rng.standard_normal((2, 12, 17, 6)).astype(np.float32)
+    image_h, image_w = 48, 68  # stride 4
+    x1, y1 = rng.uniform(-20, image_w, 40), rng.uniform(-20, image_h, 40)
+    w, h = rng.uniform(1, 60, 40), rng.uniform(1, 60, 40)
+    boxes = np.stack([np.clip(x1, 0, image_w), np.clip(y1, 0, image_h),
+                      np.clip(x1 + w, 0, image_w), np.clip(y1 + h, 0, image_h)], 1)
+    boxes[:4] = [[0, 0, image_w, image_h], [0, 0, 8, 8], [60, 40, 68, 48], [0, 40, 68, 48]]
+    box_indices = rng.integers(0, 2, 40)
+    for aligned in (True, False):
+        kwargs = dict(spatial_scale=0.25, sampling_ratio=sampling_ratio, aligned=aligned)
+        expected = roi_align_reference(features, boxes, box_indices, output_size, **kwargs)
+        for implementation in IMPLEMENTATIONS:
+            out = ops.roi_align(features, boxes.astype(np.float32), box_indices, output_size,
+                                implementation=implementation, **kwargs)
+            np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("sampling_ratio", [2, 0])
+@pytest.mark.parametrize("shape", [(2, 1, 5, 3), (2, 4, 1, 3), (1, 1, 1, 2)])
+def test_one_pixel_high_or_wide_maps(implementation, sampling_ratio, shape):
+    rng = np.random.default_rng(6)
+    features = rng.standard_normal(shape).astype(np.float32)
+    boxes = _random_boxes(rng, 10, max(shape[1:3]))
+    box_indices = rng.integers(0, shape[0], 10)
+    kwargs = dict(sampling_ratio=sampling_ratio)
+    expected = roi_align_reference(features, boxes, box_indices, 2, **kwargs)
+    out = ops.roi_align(features, boxes, box_indices, 2, implementation=implementation, **kwargs)
+    np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
