@@ -10,12 +10,12 @@ torchvision and the max abs difference of outputs and feature gradients.
 Run (torch and torchvision must be importable next to tensorflow):
     /work/benchenv/bin/python bench/roi_align.py --repeats 5
 
-Measured 2026-11-28 on the 2-core shared CPU dev machine (TF 2.21, torch 2.14.1,
-torchvision 0.29.1, medians of 5; noisy, other jobs were running):
-    7x7   forward 0.118 s vs 0.538 s (0.22x), forward+backward 0.293 s vs 1.757 s (0.17x)
-    14x14 forward 0.299 s vs 1.266 s (0.24x), forward+backward 0.750 s vs 5.455 s (0.14x)
-    gather path: 7x7 0.52x / 0.42x, 14x14 0.92x / 0.58x
-    max |diff| to torchvision: outputs 1.3e-4 (7x7) / 2.1e-4 (14x14), feature gradients
+Measured 2026-11-28 on the 2-core dev machine (TF 2.21, torch 2.14.1,
+torchvision 0.29.1, medians of 9):
+    7x7   forward 0.065 s vs 0.545 s (0.119x), forward+backward 0.162 s vs 1.899 s (0.085x)
+    14x14 forward 0.195 s vs 1.241 s (0.157x), forward+backward 0.379 s vs 5.462 s (0.069x)
+    gather path: 7x7 0.34x / 0.21x, 14x14 0.55x / 0.30x
+    max |diff| to torchvision: outputs 2.0e-4 (7x7) / 2.3e-4 (14x14), feature gradients
     1.4e-4 / 3.0e-4, on N(0, 1) maps: float32 rounding of sample coordinates up to
     ~300 px (torchvision itself is 9.6e-5 from a float64 reference on the same boxes).
 """
@@ -98,7 +98,10 @@ def tf_contender(features, boxes, box_indices, size, implementation):
     return sync_forward, sync_forward_backward, lambda out, grad: (out, grad)
 
 
-def timed(fn):
+def timed(fn, settle_s=0.5):
+    """Seconds for one call, started after a pause: the previous contender's
+    worker threads (torch's OpenMP pool spins after each op) go idle first."""
+    time.sleep(settle_s)
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
