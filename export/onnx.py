@@ -43,7 +43,6 @@ def to_onnx(model, path, *, verify=True, overwrite=False, sample_inputs=None):
     if verify:
         samples = _common.verification_samples(model, sample_inputs)
     path = os.fspath(path)
-    _common.refuse_existing(path, overwrite=overwrite)
     with _common.atomic_path(path, overwrite=overwrite) as tmp:
         with contextlib.redirect_stdout(io.StringIO()):  # tf2onnx prints its progress
             model.export(tmp, format="onnx", verbose=False, input_signature=_signature(model))

@@ -276,8 +276,9 @@ def _forward_edge_corrected_crop(features, box_indices, geo, out_hw):
     y_valid, x_valid = geo["valid"]
     missed = tf.where(y_valid[:, :, None] & x_valid[:, None, :] & (read[..., 0] < 0.5))
     box, row, col = tf.unstack(tf.cast(missed, tf.int32), num=3, axis=1)
-    rows = [tf.gather_nd(t, tf.stack([box, row], 1)) for t in geo["y"]]
-    cols = [tf.gather_nd(t, tf.stack([box, col], 1)) for t in geo["x"]]
+    box_row, box_col = tf.stack([box, row], 1), tf.stack([box, col], 1)
+    rows = [tf.gather_nd(t, box_row) for t in geo["y"]]
+    cols = [tf.gather_nd(t, box_col) for t in geo["x"]]
     ids, weights = _bilinear_taps(rows, cols, tf.gather(box_indices, box) * height * width,
                                   width)
     weights *= tf.gather(geo["inv_count"], box)[None]

@@ -15,7 +15,6 @@ run; shift augmentation (pad 2 and crop; no flips: a flipped digit is
 another symbol).
 """
 
-
 from . import common
 
 
