@@ -132,9 +132,19 @@ def _seed_pair(seed):
     if isinstance(seed, int):
         return tf.constant([seed, 0], tf.int64)
     seed = tf.convert_to_tensor(seed)
-    if seed.shape.rank != 1 or seed.shape[0] != 2:
-        raise ValueError(f"Expected seed to be an int or a [2] tensor. Received: seed={seed}")
+    if seed.shape.rank not in (1, 2) or seed.shape[-1] != 2:
+        raise ValueError("Expected seed to be an int, a [2] tensor or per-image [B, 2] seeds. "
+                         f"Received: seed={seed}")
     return tf.cast(seed, tf.int64)
+
+
+def _uniform_keys(shape, seed):
+    """Uniform ``[B, N]`` sort keys: one stateless draw for the batch (seed ``[2]``) or one
+    per image (seeds ``[B, 2]``: an image's draw then depends on its own seed only)."""
+    if seed.shape.rank == 1:
+        return tf.random.stateless_uniform(shape, seed=seed)
+    return tf.map_fn(lambda s: tf.random.stateless_uniform(shape[1:], seed=s), seed,
+                     fn_output_signature=tf.float32)
 
 
 def sample_balanced(labels, num_samples, positive_fraction, seed):
@@ -149,7 +159,9 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         num_samples: python int, samples per image (RPN 256, heads 512).
         positive_fraction: float in [0, 1] (RPN 0.5, heads 0.25).
         seed: int, or ``[2]`` int tensor for stateless random ops (e.g. from a
-            ``keras.random.SeedGenerator``). Same seed and labels, same sample.
+            ``keras.random.SeedGenerator``), or ``[B, 2]`` seeds, one per image, so an
+            image's sample does not depend on which other images share its batch (or
+            replica). Same seed and labels, same sample.
 
     Returns:
         ``[B, num_samples]`` int32 row indices: the positives first, then the
@@ -163,7 +175,7 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         raise ValueError(f"Expected num_samples >= 1. Received: num_samples={num_samples}")
     labels = tf.convert_to_tensor(labels, tf.int32)
     shape = tf.shape(labels)
-    keys = tf.random.stateless_uniform(shape, seed=_seed_pair(seed))
+    keys = _uniform_keys(shape, _seed_pair(seed))
     k = tf.minimum(num_samples, shape[1])
     ranks = tf.range(k)[None, :]
 

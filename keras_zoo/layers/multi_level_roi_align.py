@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_zoo.layers.roi_align import split_roi_inputs
 from keras_zoo.ops.roi_align import IMPLEMENTATIONS, _pair
 from keras_zoo.ops.roi_align import roi_align as _roi_align
+from keras_zoo.ops.roi_pool import roi_pool as _roi_pool
 
 _LEVEL_NAME = re.compile(r"^P(\d+)$")
 
@@ -41,6 +42,9 @@ class MultiLevelRoIAlign(keras.layers.Layer):
         canonical_level: `k0` of FPN Eq. 1 (4).
         canonical_size: the ImageNet pre-training size of FPN Eq. 1 (224).
         implementation: `"crop_and_resize"` or `"gather"` (TFLite builtins).
+        use_roi_align: False pools each level with RoIPool instead (Mask R-CNN's
+            Table 2c ablation); `sampling_ratio`, `aligned` and `implementation` are
+            then unused.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -61,7 +65,8 @@ class MultiLevelRoIAlign(keras.layers.Layer):
     """
 
     def __init__(self, output_size, sampling_ratio=2, aligned=True, canonical_level=4,
-                 canonical_size=224, implementation="crop_and_resize", **kwargs):
+                 canonical_size=224, implementation="crop_and_resize", use_roi_align=True,
+                 **kwargs):
         super().__init__(**kwargs)
         _pair(output_size, "output_size")
         if implementation not in IMPLEMENTATIONS:
@@ -73,6 +78,15 @@ class MultiLevelRoIAlign(keras.layers.Layer):
         self.canonical_level = int(canonical_level)
         self.canonical_size = float(canonical_size)
         self.implementation = implementation
+        self.use_roi_align = bool(use_roi_align)
+
+    def _pool(self, feature_map, boxes, box_indices, level):
+        if not self.use_roi_align:
+            return _roi_pool(feature_map, boxes, box_indices, self.output_size,
+                             spatial_scale=2.0 ** -level)
+        return _roi_align(feature_map, boxes, box_indices, self.output_size,
+                          spatial_scale=2.0 ** -level, sampling_ratio=self.sampling_ratio,
+                          aligned=self.aligned, implementation=self.implementation)
 
     @staticmethod
     def _levels(features):
@@ -104,11 +118,8 @@ class MultiLevelRoIAlign(keras.layers.Layer):
         for level, feature_map in levels.items():
             where = tf.reshape(tf.where(tf.equal(assigned, level)), [-1])
             where = tf.concat([tf.cast(where, tf.int32), num_boxes[None]], axis=0)
-            pooled.append(_roi_align(
-                feature_map, tf.gather(boxes, where), tf.gather(box_indices, where),
-                self.output_size, spatial_scale=2.0 ** -level,
-                sampling_ratio=self.sampling_ratio, aligned=self.aligned,
-                implementation=self.implementation))
+            pooled.append(self._pool(feature_map, tf.gather(boxes, where),
+                                     tf.gather(box_indices, where), level))
             positions.append(where)
         # Every real box sits on exactly one level: scattering by position restores the
         # input order (the dummy rows all land on row K, which is cut off).
@@ -132,5 +143,6 @@ class MultiLevelRoIAlign(keras.layers.Layer):
             "canonical_level": self.canonical_level,
             "canonical_size": self.canonical_size,
             "implementation": self.implementation,
+            "use_roi_align": self.use_roi_align,
         })
         return config

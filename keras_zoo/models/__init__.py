@@ -1,5 +1,7 @@
 """Model builders of keras_zoo."""
+from keras_zoo.models import mask_rcnn  # noqa: F401
 from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401
+from keras_zoo.models.mask_rcnn import MaskRCNN  # noqa: F401
 from keras_zoo.models.resnet import (  # noqa: F401
     ResNet18,
     ResNet20,
