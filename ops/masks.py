@@ -152,6 +152,24 @@ def _paste_weights(start, end, length, mask_len):
     return _interpolation_weights(u, mask_len)
 
 
+def _torchvision_paste_weights(start, end, length, mask_len):
+    """As `_paste_weights`, with torchvision's rules: the box grows by (m + 2) / m about
+    its centre and is truncated to integers ``b0, b1``; pixels ``b0 .. b1`` read the
+    mask padded by one zero cell, resized to ``b1 - b0 + 1`` (bilinear,
+    ``align_corners=False``, clamped)."""
+    half = (end - start) * 0.5 * (mask_len + 2) / mask_len
+    centre = (end + start) * 0.5
+    b0 = tf.cast(tf.cast(centre - half, tf.int32), tf.float32)  # .to(int64): truncation
+    b1 = tf.cast(tf.cast(centre + half, tf.int32), tf.float32)
+    size = tf.maximum(b1 - b0 + 1.0, 1.0)
+    pixels = tf.cast(tf.range(length), tf.float32)
+    u = (pixels - b0[..., None] + 0.5) * ((mask_len + 2) / size)[..., None] - 0.5
+    u = tf.minimum(tf.maximum(u, 0.0), mask_len + 1.0)  # clamped source, padded frame
+    inside = (pixels >= b0[..., None]) & (pixels <= b1[..., None])
+    padded = _interpolation_weights(u, mask_len + 2)[..., 1:mask_len + 1]
+    return padded * tf.cast(inside, tf.float32)[..., None]
+
+
 def _box_crop_weights(start, end, gt_start, gt_end, mask_len, size, sampling_ratio):
     """``[..., size, mask_len]``: row p averages the bilinear weights of the
     ``sampling_ratio`` samples of bin p of ``[start, end)`` read from a mask whose
@@ -218,12 +236,20 @@ def box_mask_targets(gt_masks, gt_boxes, rois, matched, output_size=MASK_SIZE, *
     return tf.cast(crops >= threshold, tf.float32)
 
 
-def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD):
+PASTE_CONVENTIONS = ("detectron2", "torchvision")
+
+
+def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD,
+                convention="detectron2"):
     """Pastes ``m x m`` mask probabilities into full images at their boxes.
 
-    As detectron2's ``paste_masks_in_image``: image pixel ``(i, j)`` reads the mask
-    at ``u = (j + 0.5 - x1) / (x2 - x1) * m_w - 0.5`` (same for rows) by bilinear
-    interpolation, zero outside the mask; then ``>= threshold``.
+    As detectron2's ``paste_masks_in_image`` (``convention="detectron2"``): image
+    pixel ``(i, j)`` reads the mask at ``u = (j + 0.5 - x1) / (x2 - x1) * m_w - 0.5``
+    (same for rows) by bilinear interpolation, zero outside the mask; then
+    ``>= threshold``. ``convention="torchvision"`` follows torchvision's
+    ``paste_masks_in_image`` instead (box grown by one mask cell and rounded to
+    whole pixels, mask padded by a zero border and resized to it), to compare with
+    torchvision's outputs: on a 20-pixel box the two differ by up to a pixel.
 
     Args:
         masks: ``[..., N, m_h, m_w]`` float probabilities (e.g. sigmoid of the mask head
@@ -232,16 +258,21 @@ def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD):
         image_size: ``(height, width)`` of the output, python ints.
         threshold: binarisation threshold (0.5, Sec. 3.1); ``None`` returns the
             interpolated probabilities.
+        convention: ``"detectron2"`` or ``"torchvision"``.
 
     Returns:
         ``[..., N, height, width]``: bool when thresholded, else float32.
     """
+    if convention not in PASTE_CONVENTIONS:
+        raise ValueError(f"Expected convention to be one of {PASTE_CONVENTIONS}. "
+                         f"Received: convention={convention!r}")
+    weights = _paste_weights if convention == "detectron2" else _torchvision_paste_weights
     height, width = image_size
     masks = tf.convert_to_tensor(masks, tf.float32)
     boxes = tf.convert_to_tensor(boxes, tf.float32)
     x1, y1, x2, y2 = tf.unstack(boxes, num=4, axis=-1)
-    wy = _paste_weights(y1, y2, height, tf.shape(masks)[-2])
-    wx = _paste_weights(x1, x2, width, tf.shape(masks)[-1])
+    wy = weights(y1, y2, height, masks.shape[-2] or tf.shape(masks)[-2])
+    wx = weights(x1, x2, width, masks.shape[-1] or tf.shape(masks)[-1])
     pasted = tf.matmul(tf.matmul(wy, masks), wx, transpose_b=True)
     if threshold is None:
         return pasted
