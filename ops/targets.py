@@ -26,8 +26,17 @@ from . import boxes as box_ops
 from . import matching
 
 
-def _at_least_one(gt_boxes, gt_valid, *others):
-    """Appends one invalid all-zero row when G = 0, so gathers by index stay legal."""
+def pad_empty_ground_truth(gt_boxes, gt_valid, *others):
+    """Appends one invalid all-zero row to ``[B, G, ...]`` ground truth when G = 0
+    (static), so gathers by ground-truth index stay legal; otherwise returns the inputs.
+
+    Args:
+        gt_boxes: ``[B, G, 4]``; gt_valid: ``[B, G]`` bool; others: more ``[B, G, ...]``
+            tensors (classes, masks), padded with zeros.
+
+    Returns:
+        The tuple ``(gt_boxes, gt_valid, *others)``.
+    """
     if gt_boxes.shape[1] != 0:
         return (gt_boxes, gt_valid, *others)
 
@@ -65,7 +74,7 @@ def rpn_targets(anchors, gt_boxes, gt_valid, seed, *,
     """
     anchors = tf.convert_to_tensor(anchors, tf.float32)
     gt_boxes = tf.convert_to_tensor(gt_boxes, tf.float32)
-    gt_boxes, gt_valid = _at_least_one(gt_boxes, tf.convert_to_tensor(gt_valid, tf.bool))
+    gt_boxes, gt_valid = pad_empty_ground_truth(gt_boxes, tf.convert_to_tensor(gt_valid, tf.bool))
     matched, labels = matching.match_anchors(anchors, gt_boxes, gt_valid)
     idx = matching.sample_balanced(labels, num_samples, positive_fraction, seed)
     sampled = idx >= 0
@@ -112,7 +121,7 @@ def roi_targets(proposals, proposal_valid, gt_boxes, gt_classes, gt_valid, seed,
     """
     proposals = tf.convert_to_tensor(proposals, tf.float32)
     gt_boxes = tf.convert_to_tensor(gt_boxes, tf.float32)
-    gt_boxes, gt_valid, gt_classes = _at_least_one(
+    gt_boxes, gt_valid, gt_classes = pad_empty_ground_truth(
         gt_boxes, tf.convert_to_tensor(gt_valid, tf.bool), tf.cast(gt_classes, tf.int32))
     candidates, valid = proposals, tf.convert_to_tensor(proposal_valid, tf.bool)
     if add_gt_boxes:

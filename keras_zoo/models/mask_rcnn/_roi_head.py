@@ -26,6 +26,7 @@ class RoIHead(keras.layers.Layer):
     def __init__(self, num_classes, *, pool_size, sampling_ratio=2, aligned=True,
                  use_roi_align=True, levels=(2, 3, 4, 5), implementation="crop_and_resize",
                  **kwargs):
+        kwargs["autocast"] = False  # RoI coordinates stay float32 under mixed precision
         super().__init__(**kwargs)
         if not isinstance(num_classes, int) or num_classes < 2:
             raise ValueError("Expected num_classes >= 2 (background included). "

@@ -182,10 +182,11 @@ class MaskRCNN(keras.Model):
         self.seed = seed
         self._sampling_seed = int(seed) if seed is not None else int(
             keras.random.randint((), 0, 2**31 - 1))
-        self.rpn_head.build(pyramid)
         rois = (None, None, 4)
-        self.box_head.build((pyramid, rois))
-        self.mask_head.build((pyramid, rois))
+        for head, shape in ((self.rpn_head, pyramid), (self.box_head, (pyramid, rois)),
+                            (self.mask_head, (pyramid, rois))):
+            if not head.built:  # a deserialised head comes built
+                head.build(shape)
         self._trackers = {name: keras.metrics.Mean(name=f"{name}_loss") for name in LOSS_TERMS}
         self._trackers["loss"] = keras.metrics.Mean(name="loss")
         self.built = True
@@ -285,15 +286,17 @@ class MaskRCNN(keras.Model):
         valid = tf.cast(y["valid"], tf.bool) if "valid" in y else classes > 0
         ratio = tf.cast(sizes, tf.float32) / tf.cast(input_sizes, tf.float32)
         scale = tf.tile(tf.reverse(ratio, [1]), [1, 2])[:, None, :]
-        boxes = tf.cast(y["boxes"], tf.float32) * scale
-        return {"boxes": boxes, "classes": tf.where(valid, classes, 0), "valid": valid,
-                "masks": y["masks"]}
+        boxes, valid, classes, masks = ops.targets.pad_empty_ground_truth(
+            tf.cast(y["boxes"], tf.float32) * scale, valid, tf.where(valid, classes, 0),
+            tf.convert_to_tensor(y["masks"]))
+        return {"boxes": boxes, "classes": classes, "valid": valid, "masks": masks}
 
     def _image_seeds(self, batch):
         """Per-image stateless seeds ``([B, 2] for the anchors, [B, 2] for the RoIs)`` from
         (seed, optimizer step, global image index): the same for an image whichever
         replica holds it."""
-        step = (tf.cast(self.optimizer.iterations, tf.int64) if self.optimizer is not None
+        optimizer = getattr(self, "optimizer", None)
+        step = (tf.cast(optimizer.iterations, tf.int64) if optimizer is not None
                 else tf.constant(0, tf.int64))
         context = tf.distribute.get_replica_context()
         replica = 0 if context is None else context.replica_id_in_sync_group
