@@ -119,6 +119,8 @@ def test_unwritable_out(tmp_path):
         result = _keras_zoo("train", "--tiny", "--out", parent / "run", cwd=tmp_path,
                             preexec_fn=_without_file_permission_override if os.geteuid() == 0
                             else None)
+    except subprocess.SubprocessError as error:  # prctl refused: no CAP_SETPCAP
+        pytest.skip(f"root that cannot drop CAP_DAC_OVERRIDE writes anywhere: {error}")
     finally:
         parent.chmod(0o755)
     line = _one_line(result)
@@ -150,7 +152,7 @@ def test_full_disk(tmp_path):
 @pytest.mark.large
 def test_ctrl_c_leaves_a_run_that_the_same_command_resumes(tmp_path, mnist_dir):
     out = tmp_path / "run"
-    args = [*TINY_TRAIN[:-4], "--epochs", "30", *TINY_TRAIN[-2:], "--data-dir", mnist_dir,
+    args = [*TINY_TRAIN[:-4], "--epochs", "10", *TINY_TRAIN[-2:], "--data-dir", mnist_dir,
             "--out", out]
     proc = subprocess.Popen([KERAS_ZOO, *map(str, args)], cwd=tmp_path, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
