@@ -29,6 +29,8 @@ from keras_zoo.train import callbacks as zoo_callbacks
 from keras_zoo.train import datasets, optimizers, recipes, registry, schedules, strategies  # noqa: F401  (registered for load_model)
 from keras_zoo.train.callbacks import write_json_atomic
 
+import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
+
 QUICKSTART = ("resnet20", "quickstart")
 # Keys of config.json that may differ when resuming (a moved dataset is the same run).
 _RESUME_IGNORES = ("data_dir",)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_zoo import models
+from keras_zoo import layers, models
 from keras_zoo.models.mask_rcnn import (
     BoxHead,
     FeaturePyramid,
@@ -188,7 +188,7 @@ def test_configs_match_signatures():
                       aligned=False, use_roi_align=False, levels=(2, 3), implementation="gather"),
         MaskHead: dict(num_classes=4, pool_size=7, conv_filters=(8,), upsample_filters=4,
                        sampling_ratio=0, aligned=False, levels=(3, 4, 5)),
-        FPNBackbone: dict(body="resnet18", channels=8, trainable_layers=5, frozen_bn=False),
+        FPNBackbone: dict(body="resnet18", channels=8, norm_layer="batch", freeze_at=0),
     }
     for cls, kwargs in objects.items():
         assert_config_matches_signature(cls(**kwargs), kwargs)
@@ -202,11 +202,11 @@ def test_default_backbone_freezes_stem_conv2_and_batch_norm():
     assert not body.get_layer("conv1_conv").trainable
     assert not body.get_layer("conv2_block1").trainable
     assert body.get_layer("conv3_block1").trainable
-    assert not any(w.trainable for w in body.get_layer("conv3_block1").bns[0].weights)
+    assert isinstance(body.get_layer("conv3_block1").bns[0], layers.FrozenBatchNormalization)
     trainable = {w.path.split("/")[0] for w in backbone.trainable_weights
                  if w.path.startswith("conv")}
     assert trainable == {f"conv{k}_block{j}" for k in (3, 4, 5) for j in (1, 2)}
-    everything = FPNBackbone("resnet18", channels=8, trainable_layers=5, frozen_bn=False)
+    everything = FPNBackbone("resnet18", channels=8, norm_layer="batch", freeze_at=0)
     assert len(everything.trainable_weights) > len(backbone.trainable_weights)
 
 

@@ -3,24 +3,22 @@
 import keras
 
 from keras_zoo.models.mask_rcnn.feature_pyramid import FeaturePyramid
-from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone, get_variant
-
-# torchvision's trainable_backbone_layers counts stages from the top:
-# 3 trains conv3..conv5 (layer2..layer4) and freezes the stem and conv2 (detectron2 FREEZE_AT=2).
-_STAGES_TOP_DOWN = ("conv5", "conv4", "conv3", "conv2", "conv1")
+from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone
+from keras_zoo.models.resnet.resnet_config import get_variant
 
 
-def resnet_body(variant, trainable_layers=3, frozen_bn=True):
+def resnet_body(variant, norm_layer="frozen", freeze_at=2):
     """The ResNet body of a Mask R-CNN backbone: normalised images -> ``{"C2".."C5"}``.
 
-    Batch normalisation is frozen (affine with fixed statistics, as in Mask R-CNN
-    and torchvision's detection models: the batches are too small to estimate
-    statistics) and the lowest ``5 - trainable_layers`` stages do not train.
+    Batch normalisation is frozen by default (fixed statistics, as in Mask R-CNN and
+    torchvision's detection models: 1-2 images per device are too few to estimate
+    statistics) and the stem and conv2 stages do not train (``freeze_at=2``:
+    torchvision's ``trainable_backbone_layers=3``, detectron2's FREEZE_AT).
 
     Args:
         variant: an ImageNet ResNet name ("resnet18" ... "resnet152").
-        trainable_layers: stages trained, counted from the top (0..5; 3 as torchvision).
-        frozen_bn: freeze every BatchNormalization layer.
+        norm_layer: "frozen", "batch" or "sync" (`ResNetBackbone`).
+        freeze_at: stages frozen from the bottom, 0..5 (`ResNetBackbone`).
 
     Returns:
         A functional `keras.Model` (the layer names of `ResNetBackbone`).
@@ -28,20 +26,8 @@ def resnet_body(variant, trainable_layers=3, frozen_bn=True):
     if get_variant(variant)["family"] != "imagenet":
         raise ValueError("Expected an ImageNet ResNet variant (resnet18 ... resnet152) for a "
                          f"feature pyramid. Received: variant={variant!r}")
-    if not isinstance(trainable_layers, int) or not 0 <= trainable_layers <= 5:
-        raise ValueError("Expected trainable_layers to be an int in [0, 5]. "
-                         f"Received: trainable_layers={trainable_layers!r}")
-    body = ResNetBackbone(variant, input_shape=(None, None, 3), normalization="none",
-                          name=f"{variant}_body")
-    frozen = _STAGES_TOP_DOWN[trainable_layers:]
-    for layer in body.layers:
-        if layer.name.split("_")[0] in frozen:
-            layer.trainable = False
-    if frozen_bn:
-        for layer in body._flatten_layers(include_self=False, recursive=True):
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False  # Keras BN then runs in inference mode
-    return body
+    return ResNetBackbone(variant, input_shape=(None, None, 3), normalization="none",
+                          norm_layer=norm_layer, freeze_at=freeze_at, name=f"{variant}_body")
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -54,8 +40,9 @@ class FPNBackbone(keras.Model):
             ``[B, H, W, 3]`` to a dict of consecutive levels ``{"C2": ..., "C5": ...}``
             (used as given).
         channels: FPN channels (256).
-        trainable_layers: for a named body, the stages trained from the top (3).
-        frozen_bn: for a named body, freeze its batch normalisation (True).
+        norm_layer: for a named body, its normalisation ("frozen").
+        freeze_at: for a named body, the stages frozen from the bottom (2: the stem
+            and conv2, torchvision's ``trainable_backbone_layers=3``).
         **kwargs: `keras.Model` arguments (``name``).
 
     Call arguments:
@@ -71,17 +58,17 @@ class FPNBackbone(keras.Model):
     TensorShape([1, 16, 16, 32])
     """
 
-    def __init__(self, body="resnet50", channels=256, trainable_layers=3, frozen_bn=True,
+    def __init__(self, body="resnet50", channels=256, norm_layer="frozen", freeze_at=2,
                  **kwargs):
         super().__init__(**kwargs)
         if isinstance(body, dict):
             body = keras.saving.deserialize_keras_object(body)
         self.body = body if isinstance(body, keras.Model) else resnet_body(
-            body, trainable_layers, frozen_bn)
+            body, norm_layer, freeze_at)
         self.body_name = body if isinstance(body, str) else None
         self.channels = channels
-        self.trainable_layers = trainable_layers
-        self.frozen_bn = bool(frozen_bn)
+        self.norm_layer = norm_layer
+        self.freeze_at = freeze_at
         self.fpn = FeaturePyramid(channels, name="fpn")
         body_shapes = {k: tuple(v.shape) for k, v in self.body.output.items()}
         self.fpn.build(body_shapes)
@@ -100,7 +87,7 @@ class FPNBackbone(keras.Model):
         config.update({
             "body": self.body_name or keras.saving.serialize_keras_object(self.body),
             "channels": self.channels,
-            "trainable_layers": self.trainable_layers,
-            "frozen_bn": self.frozen_bn,
+            "norm_layer": self.norm_layer,
+            "freeze_at": self.freeze_at,
         })
         return config
