@@ -5,9 +5,12 @@ so both run the mask head on 100 boxes) and one training step (batch 1, 3
 ground-truth objects, SGD momentum 0.9), contenders alternating in one process
 (torch imported first), each timing after a 0.5 s pause so one contender's idle
 worker threads do not slow the next; medians over ``--repeats``. Peak memory of
-each contender is measured in a fresh subprocess (peak RSS above the RSS after
-imports). Prints the CPU model and flags, FLOPs of the inference graph (TF
-profiler) and GFLOP/s against the CPU's fp32 peak, as JSON lines.
+each contender is measured in a fresh subprocess: peak RSS (VmHWM, reset before)
+while running the task twice, above the RSS after imports, data and the
+torchvision weights it starts from (the torch model itself for torchvision, a
+NumPy copy of its state dict for keras_zoo). Prints the CPU model and flags,
+FLOPs of the inference graph (TF profiler, 2 per multiply-add) and GFLOP/s
+against the CPU's fp32 peak, as JSON lines.
 
 Both contenders have the same architecture, trainable set and weights:
 torchvision's ``maskrcnn_resnet50_fpn`` as built for its pretrained weights
@@ -23,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -169,28 +171,41 @@ def timed(fn, settle_s=0.5):
     return time.perf_counter() - start, result
 
 
-def rss_mb():
+def status_mb(field):
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, MB."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
 
+def reset_peak_rss():
+    """Linux: writing 5 to clear_refs resets VmHWM to the current RSS."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
 def memory_child(contender, task, config):
-    """Runs in a fresh process: peak RSS of two calls of `task` above the RSS after imports."""
+    """Runs in a fresh process: peak RSS of building the contender and two calls of
+    `task`, above the RSS after imports and data (model weights included)."""
     data = make_data()
-    baseline = rss_mb()
+    reference = torch_model(config)
+    state = None if contender == "torchvision" else {
+        k: v.numpy().copy() for k, v in reference.state_dict().items()}
+    if state is not None:
+        del reference
+    reset_peak_rss()
+    baseline = status_mb("VmRSS")
     if contender == "torchvision":
-        infer, train = torch_contender(data, torch_model(config))
+        infer, train = torch_contender(data, reference)
     else:
-        infer, train, _ = keras_contender(data, torch_model(config).state_dict())
+        infer, train, _ = keras_contender(data, state)
     fn = infer if task == "inference" else train
     fn()
     fn()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     emit({"bench": "mask_rcnn_memory", "contender": contender, "task": task,
-          "peak_rss_above_imports_mb": round(peak - baseline, 1)})
+          "peak_rss_above_baseline_mb": round(status_mb("VmHWM") - baseline, 1)})
 
 
 def main():

@@ -215,21 +215,41 @@ def box_mask_targets(gt_masks, gt_boxes, rois, matched, output_size=MASK_SIZE, *
     Returns:
         ``[B, R, m_h, m_w]`` float32.
     """
-    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
-    if sampling_ratio < 1:
-        raise ValueError(f"Expected sampling_ratio >= 1. Received: sampling_ratio={sampling_ratio}")
     gt_masks = tf.convert_to_tensor(gt_masks)
     if gt_masks.shape.rank != 4:
         raise ValueError("Expected gt_masks of shape [B, G, M, M]. "
                          f"Received: gt_masks.shape={gt_masks.shape}")
     matched = tf.cast(matched, tf.int32)
-    masks = tf.cast(tf.gather(gt_masks, matched, batch_dims=1), tf.float32)  # [B, R, Mh, Mw]
-    boxes = tf.gather(tf.convert_to_tensor(gt_boxes, tf.float32), matched, batch_dims=1)
-    rois = tf.convert_to_tensor(rois, tf.float32)
-    rx1, ry1, rx2, ry2 = tf.unstack(rois, num=4, axis=-1)
-    gx1, gy1, gx2, gy2 = tf.unstack(boxes, num=4, axis=-1)
-    wy = _box_crop_weights(ry1, ry2, gy1, gy2, tf.shape(masks)[-2], out_h, sampling_ratio)
-    wx = _box_crop_weights(rx1, rx2, gx1, gx2, tf.shape(masks)[-1], out_w, sampling_ratio)
+    return crop_box_masks(tf.gather(gt_masks, matched, batch_dims=1),
+                          tf.gather(tf.convert_to_tensor(gt_boxes, tf.float32), matched,
+                                    batch_dims=1),
+                          rois, output_size, sampling_ratio=sampling_ratio, threshold=threshold)
+
+
+def crop_box_masks(masks, mask_boxes, rois, output_size=MASK_SIZE, *, sampling_ratio=2,
+                   threshold=MASK_THRESHOLD):
+    """:func:`box_mask_targets` with one box-cropped mask per RoI, any leading dims.
+
+    Args:
+        masks: ``[..., M_h, M_w]`` masks, each cropped to its ``mask_boxes`` row.
+        mask_boxes: ``[..., 4]`` float32 ``xyxy`` boxes of the masks.
+        rois: ``[..., 4]`` float32 ``xyxy``, one per mask.
+        output_size, sampling_ratio, threshold: as :func:`box_mask_targets`.
+
+    Returns:
+        ``[..., m_h, m_w]`` float32.
+    """
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
+    if sampling_ratio < 1:
+        raise ValueError(f"Expected sampling_ratio >= 1. Received: sampling_ratio={sampling_ratio}")
+    masks = tf.cast(tf.convert_to_tensor(masks), tf.float32)
+    rx1, ry1, rx2, ry2 = tf.unstack(tf.convert_to_tensor(rois, tf.float32), num=4, axis=-1)
+    gx1, gy1, gx2, gy2 = tf.unstack(tf.convert_to_tensor(mask_boxes, tf.float32), num=4,
+                                    axis=-1)
+    wy = _box_crop_weights(ry1, ry2, gy1, gy2, masks.shape[-2] or tf.shape(masks)[-2], out_h,
+                           sampling_ratio)
+    wx = _box_crop_weights(rx1, rx2, gx1, gx2, masks.shape[-1] or tf.shape(masks)[-1], out_w,
+                           sampling_ratio)
     crops = tf.matmul(tf.matmul(wy, masks), wx, transpose_b=True)
     if threshold is None:
         return crops

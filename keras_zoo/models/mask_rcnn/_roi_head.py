@@ -10,7 +10,9 @@ class RoIHead(keras.layers.Layer):
     """Base class: holds the `MultiLevelRoIAlign` pooler and pools ``[B, R, 4]`` RoIs.
 
     Subclasses build their layers in `build_head(channels)` and map pooled
-    ``[B * R, s, s, C]`` features in `head(pooled)`.
+    ``[B * R, s, s, C]`` features in `head(pooled)`. Called on ``[pyramid, rois]``
+    (``rois [B, R, 4]``, outputs ``[B, R, ...]``) or on ``[pyramid, rois, box_indices]``
+    (a flat ``rois [K, 4]`` with the image of each, outputs ``[K, ...]``).
 
     Args:
         num_classes: classifier outputs, background (0) included.
@@ -56,6 +58,11 @@ class RoIHead(keras.layers.Layer):
         self.build_head(channels)
 
     def call(self, inputs):
+        if len(inputs) == 3:  # [pyramid, rois [K, 4], box_indices [K]]: a flat list
+            pyramid, rois, box_indices = inputs
+            return self.head(self.pooler([self._level_features(pyramid),
+                                          tf.convert_to_tensor(rois, tf.float32),
+                                          tf.cast(box_indices, tf.int32)]))
         pyramid, rois = inputs
         features = self._level_features(pyramid)
         rois = tf.convert_to_tensor(rois, tf.float32)

@@ -46,10 +46,13 @@ def box_loss(deltas, targets, positive, weights):
     return _per_image_mean(tf.where(positive, per_row, 0.0), weights)
 
 
-def mask_loss(logits, targets, positive):
-    """Mean per-pixel sigmoid BCE (Sec. 3, "average binary cross-entropy") of positive
-    RoIs: logits and targets ``[B, R, m, m]`` (the ground-truth class's mask only)."""
+def mask_loss(logits, targets, image_ids, weights, batch):
+    """Mean per-pixel sigmoid BCE (Sec. 3, "average binary cross-entropy") of the
+    positive RoIs of each image, averaged over the ``batch`` images: logits and targets
+    ``[K, m, m]`` (the ground-truth class's mask only), ``image_ids [K]``, ``weights
+    [K]`` (1 for a positive, 0 for a padding row)."""
     bce = tf.nn.sigmoid_cross_entropy_with_logits(labels=targets, logits=logits)
-    per_roi = tf.reduce_mean(bce, axis=[2, 3])
-    positive = tf.cast(positive, tf.float32)
-    return _per_image_mean(per_roi * positive, positive)
+    per_roi = tf.reduce_mean(bce, axis=[1, 2]) * weights
+    total = tf.math.unsorted_segment_sum(per_roi, image_ids, batch)
+    count = tf.math.unsorted_segment_sum(weights, image_ids, batch)
+    return tf.reduce_mean(total / tf.maximum(count, 1.0))

@@ -334,15 +334,25 @@ class MaskRCNN(keras.Model):
             tf.cast(logits, tf.float32), rois["classes"], rois["weights"])
         terms["box"] = losses.box_loss(class_deltas, rois["box_targets"], rois["positive"],
                                        rois["weights"])
-        # Positives come first: the first num_samples * fraction columns hold them all.
+        # The mask head runs on the positives only (a dynamic count, as torchvision):
+        # the sampler puts them first, so they lie within the first S * fraction columns.
+        # One zero-weight row (image 0, ground truth 0) keeps the count above 0: TF's
+        # Conv2D mishandles empty batches.
         slots = int(self.roi_num_samples * self.roi_positive_fraction)
-        mask_rois = rois["rois"][:, :slots]
-        mask_logits = self._select_class(self.mask_head([pyramid, mask_rois]),
-                                         rois["classes"][:, :slots])
-        targets = ops.masks.box_mask_targets(gt["masks"], gt["boxes"], mask_rois,
-                                             rois["matched"][:, :slots],
-                                             output_size=mask_logits.shape[-1])
-        terms["mask"] = losses.mask_loss(mask_logits, targets, rois["positive"][:, :slots])
+        where = tf.concat([tf.cast(tf.where(rois["positive"][:, :slots]), tf.int32),
+                           tf.zeros([1, 2], tf.int32)], axis=0)  # [K + 1, 2]
+        weights = tf.concat([tf.ones([tf.shape(where)[0] - 1]), [0.0]], axis=0)
+        image_ids = where[:, 0]
+        mask_rois = tf.gather_nd(rois["rois"], where)
+        mask_logits = self.mask_head([pyramid, mask_rois, image_ids])
+        mask_logits = tf.gather(tf.transpose(tf.cast(mask_logits, tf.float32), [0, 3, 1, 2]),
+                                tf.gather_nd(rois["classes"], where), batch_dims=1)
+        matched = tf.stack([image_ids, tf.gather_nd(rois["matched"], where)], axis=1)
+        targets = ops.masks.crop_box_masks(
+            tf.gather_nd(gt["masks"], matched), tf.gather_nd(gt["boxes"], matched), mask_rois,
+            output_size=mask_logits.shape[-1])
+        terms["mask"] = losses.mask_loss(mask_logits, targets, image_ids, weights,
+                                         tf.shape(images)[0])
         return terms
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
