@@ -4,7 +4,9 @@ Inference latency (100 detections with their masks: both score thresholds are 0,
 so both run the mask head on 100 boxes) and one training step (batch 1, 3
 ground-truth objects, SGD momentum 0.9), contenders alternating in one process
 (torch imported first), each timing after a 0.5 s pause so one contender's idle
-worker threads do not slow the next; medians over ``--repeats``. Peak memory of
+worker threads do not slow the next; medians over ``--repeats`` of wall time and
+of process CPU time (all threads: robust to other jobs' load, but it counts
+torch's spinning OpenMP workers). Peak memory of
 each contender is measured in a fresh subprocess: peak RSS (VmHWM, reset before)
 while running the task twice, above the RSS after imports, data and the
 torchvision weights it starts from (the torch model itself for torchvision, a
@@ -165,10 +167,11 @@ def inference_flops(model):
 
 
 def timed(fn, settle_s=0.5):
+    """Wall seconds and process CPU seconds (all threads) of one call, after a pause."""
     time.sleep(settle_s)
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def status_mb(field):
@@ -233,21 +236,28 @@ def main():
         train()
         emit({"bench": "mask_rcnn_warmup", "contender": name, "detections": detections})
     times = {(name, task): [] for name in contenders for task in ("inference", "train")}
+    cpu_times = {key: [] for key in times}
     for repeat in range(args.repeats):
         for name, (infer, train) in contenders.items():
             for task, fn in (("inference", infer), ("train", train)):
-                seconds, _ = timed(fn)
+                seconds, cpu_seconds = timed(fn)
                 times[(name, task)].append(seconds)
+                cpu_times[(name, task)].append(cpu_seconds)
                 emit({"bench": "mask_rcnn_step", "contender": name, "task": task,
-                      "repeat": repeat, "seconds": round(seconds, 3)})
+                      "repeat": repeat, "seconds": round(seconds, 3),
+                      "cpu_seconds": round(cpu_seconds, 3)})
     flops = inference_flops(model)
     for task in ("inference", "train"):
         base = float(np.median(times[("torchvision", task)]))
+        cpu_base = float(np.median(cpu_times[("torchvision", task)]))
         for name in contenders:
             median = float(np.median(times[(name, task)]))
+            cpu_median = float(np.median(cpu_times[(name, task)]))
             record = {"bench": "mask_rcnn", "contender": name, "task": task,
                       "image": [HEIGHT, WIDTH], "repeats": args.repeats,
                       "median_s": round(median, 3), "ratio_to_torchvision": round(median / base, 3),
+                      "median_cpu_s": round(cpu_median, 3),
+                      "cpu_ratio_to_torchvision": round(cpu_median / cpu_base, 3),
                       "load_average": os.getloadavg()}
             if task == "inference" and name == "keras_zoo":
                 gflops = flops / median * 1e-9
