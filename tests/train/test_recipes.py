@@ -64,6 +64,7 @@ def test_plateau_alternative_divides_by_ten():
     model.fit(x, y, batch_size=2, epochs=3, verbose=0, callbacks=[*extra, record])
     # Epoch 1: warm-up; epoch 2: the 4th update goes back to 0.1, then the loss has not
     # improved for 1 epoch (patience 1): epoch 3 runs at 0.1 / 10.
+    # Rates set by assignment and read back, rounded to 6 digits (float32 holds ~7).
     assert seen == [0.01, 0.01, 0.01, 0.1, 0.01, 0.01]
 
 
@@ -71,6 +72,7 @@ def test_step_schedule_serialises_and_checks_arguments():
     schedule = StepSchedule([32000, 48000], [0.1, 0.01, 0.001], 400, 0.01)
     restored = keras.optimizers.schedules.deserialize(
         keras.optimizers.schedules.serialize(schedule))
+    # The schedule selects one of its stored values (no arithmetic): exact.
     assert [float(restored(s)) for s in STEPS] == [float(schedule(s)) for s in STEPS]
     with pytest.raises(ValueError, match="len\\(values\\) == len\\(boundaries\\) \\+ 1"):
         StepSchedule([10], [0.1])
