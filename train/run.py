@@ -48,6 +48,8 @@ from keras_zoo.train.run_dir import (
     read_config,
 )
 
+import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
+
 QUICKSTART = ("resnet20", "quickstart")
 _ACTIONS = ("new", "resume", "overwrite")
 
