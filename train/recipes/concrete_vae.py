@@ -77,6 +77,7 @@ class ConcreteVAERecipe(Recipe):
     }
     tiny = {"epochs": 2, "iw_samples": 20}
     export_after_training = False
+    batch_norm = False
 
     def build_model(self, builder, data, config):
         h, w, c = data.x_train.shape[1:]
