@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
 from keras_zoo.ops import concrete  # noqa: E402
 
 SHAPE = (4096, 20, 10)

@@ -26,10 +26,10 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras_zoo.train import datasets  # noqa: E402
-from keras_zoo.train.recipes import concrete_vae as recipe  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+from keras_zoo.train import datasets  # noqa: E402
+from keras_zoo.train.recipes import concrete_vae as recipe  # noqa: E402
 
 VARIANTS = {
     "gumbel_softmax": {},

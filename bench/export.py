@@ -20,9 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from keras_zoo.export import to_saved_model, to_tflite  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+from keras_zoo.export import to_saved_model, to_tflite  # noqa: E402
 
 BUILDERS = {"resnet20": models.ResNet20, "resnet56": models.ResNet56}
 

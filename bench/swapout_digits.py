@@ -21,11 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+from keras_zoo import models  # noqa: E402
 from keras_zoo.train import datasets  # noqa: E402
 from keras_zoo.train.optimizers import L2SGD  # noqa: E402
 from keras_zoo.train.schedules import StepSchedule  # noqa: E402
-
-from keras_zoo import models  # noqa: E402
 
 
 def main():

@@ -17,8 +17,8 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
-from keras_zoo.export import _common
 
+from keras_zoo.export import _common
 from keras_zoo.models import stochastic_inference
 
 SIGNATURE_KEY = "serving_default"

@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.export import ExportVerificationError, to_saved_model
 from keras_zoo.export.saved_model import verify_saved_model
 from keras_zoo.export.serving import parse_rest_request, rest_request, rest_response
-
 from tests.export.models import tiny_classifier, tiny_dict_model
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.export import ExportVerificationError, to_saved_model
-from keras_zoo.export.saved_model import verify_stochastic_signature
 
 from keras_zoo import models
+from keras_zoo.export import ExportVerificationError, to_saved_model
+from keras_zoo.export.saved_model import verify_stochastic_signature
 from tests.export.models import tiny_classifier
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")

@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.export import ExportVerificationError, to_tflite
 from keras_zoo.export.tflite import flex_ops, run_tflite
 from keras_zoo.train import datasets
-
 from tests.export.models import tiny_classifier, trained_digits_classifier
 
 pytest.importorskip("ai_edge_litert")

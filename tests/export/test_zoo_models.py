@@ -4,10 +4,10 @@ stated tolerances (verification inside the exporters does the comparison)."""
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.export import to_saved_model, to_tflite
-from keras_zoo.export.tflite import flex_ops, run_tflite
 
 from keras_zoo import models
+from keras_zoo.export import to_saved_model, to_tflite
+from keras_zoo.export.tflite import flex_ops, run_tflite
 
 TOL = 1e-4  # of the output scale
 

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import concrete
 
 LOGITS = np.array([1.0, 0.0, -1.0, 0.5, 2.0], np.float32)

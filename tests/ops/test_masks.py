@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.ops import masks as K
 from pycocotools import mask as mask_utils
+
+from keras_zoo.ops import masks as K
 
 
 @pytest.fixture(autouse=True)
