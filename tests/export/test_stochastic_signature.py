@@ -1,18 +1,20 @@
 """The `stochastic` SavedModel signature of Swapout / stochastic-depth nets (issues 5
 and 6): written next to `serving_default`, seeded-verified against Keras, listed by
-`saved_model_cli`, and produced by `keras-zoo export` for a swapout run."""
+`saved_model_cli`, and produced by `keras-zoo export` for a swapout run; any layer with
+a bool `stochastic_inference` attribute takes part (export imports no keras_zoo layer)."""
 
 import json
 import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_zoo import models
-from keras_zoo.export import ExportVerificationError, to_saved_model
+from keras_zoo.export import ExportVerificationError, stochastic_serving_fn, to_saved_model
 from keras_zoo.export.saved_model import verify_stochastic_signature
 from tests.export.models import tiny_classifier
 
@@ -110,4 +112,58 @@ def test_export_command_of_a_swapout_run(tmp_path):
     x = _images(2)
     sampled = _run(loaded.signatures["stochastic"], x, 4)
     assert sampled.shape == (2, 4)
+    np.testing.assert_allclose(sampled.sum(-1), 1.0, atol=1e-5)
+
+
+def test_serving_fn_in_a_hand_built_archive_takes_num_samples(tmp_path):
+    model = models.SwapoutResNet(8, 1, seed=2, **TINY)
+    archive = keras.export.ExportArchive()  # what to_saved_model builds on
+    archive.track(model)
+    archive.add_endpoint(
+        "serving_default",
+        lambda images: {"probabilities": model(tf.cast(images, "float32"), training=False)},
+        input_signature=[tf.TensorSpec((None, 8, 8, 1), tf.uint8, name="images")])
+    archive.add_endpoint("stochastic", stochastic_serving_fn(model))
+    path = str(tmp_path / "sm")
+    archive.write_out(path, verbose=False)
+    loaded = tf.saved_model.load(path)
+    x = _images(3)
+    served = loaded.signatures["stochastic"]
+    out = _run(served, x, 4)
+    assert out.shape == (3, 4)
+    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-5)
+    deterministic = loaded.signatures["serving_default"](images=x)["probabilities"].numpy()
+    # One graph against Keras' predict of the same weights: float32 sums in another order.
+    np.testing.assert_allclose(deterministic, model.predict(x, verbose=0), rtol=0, atol=1e-6)
+    assert np.abs(_run(served, x, 1) - deterministic).max() > 1e-4  # traced in stochastic mode
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples"):
+        _run(served, x, 0)
+
+
+class _MaskedLogits(keras.layers.Layer):
+    """Not a keras_zoo layer: drops each logit with probability 1/2 when it samples,
+    following the stochastic inference interface (a bool `stochastic_inference`)."""
+
+    stochastic_inference = False
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=False):
+        if not (training or self.stochastic_inference):
+            return x * 0.5
+        keep = keras.random.uniform(keras.ops.shape(x), seed=self.seed_generator) < 0.5
+        return x * keras.ops.cast(keep, x.dtype)
+
+
+def test_any_layer_with_the_interface_gets_the_signature(tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    logits = keras.layers.Dense(4)(keras.layers.Flatten()(x))
+    model = keras.Model(inputs, _MaskedLogits(seed=0)(logits))
+    path = to_saved_model(model, tmp_path / "masked", from_logits=True)  # seeded check inside
+    loaded = tf.saved_model.load(path)
+    assert sorted(loaded.signatures) == ["serving_default", "stochastic"]
+    sampled = _run(loaded.signatures["stochastic"], _images(2), 3)
     np.testing.assert_allclose(sampled.sum(-1), 1.0, atol=1e-5)
