@@ -55,7 +55,8 @@ import tensorflow as tf
 IMPLEMENTATIONS = ("crop_and_resize", "gather")
 
 
-def _pair(value, name):
+def size_pair(value, name):
+    """`(h, w)` from an int or a pair of positive ints; ValueError naming `name` otherwise."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     try:
@@ -70,7 +71,7 @@ def _pair(value, name):
 
 def check_roi_args(features, boxes, output_size):
     """Validates ranks; returns `(out_h, out_w)`. Shared with roi_pool."""
-    out_hw = _pair(output_size, "output_size")
+    out_hw = size_pair(output_size, "output_size")
     if features.shape.rank != 4:
         raise ValueError("Expected features of shape [N, H, W, C]. "
                          f"Received: features.shape={features.shape}")

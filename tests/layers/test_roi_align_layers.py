@@ -66,7 +66,7 @@ def _levels_reference(boxes, k_min, k_max):
 
 
 def test_fpn_level_assignment_matches_reference():
-    from keras_zoo.layers.multi_level_roi_align import assign_fpn_levels
+    from keras_zoo.ops.levels import assign_fpn_levels
 
     boxes = _boxes(np.random.default_rng(1), 200)
     for k_min, k_max in ((2, 5), (3, 4)):
