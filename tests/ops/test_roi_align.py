@@ -24,6 +24,8 @@ from tests.ops.roi_align_reference import (
     roi_pool_reference,
 )
 
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
+
 IMPLEMENTATIONS = ("crop_and_resize", "gather")
 RAMP = (np.arange(25, dtype=np.float32) + 1.0).reshape(1, 5, 5, 1)  # f[y, x] = 5y + x + 1
 
