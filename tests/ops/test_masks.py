@@ -1,11 +1,10 @@
-"""ops.masks against NumPy references of RoIAlign / grid_sample and pycocotools round trips."""
+"""ops.masks against NumPy references of RoIAlign / grid_sample."""
 
 import math
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from pycocotools import mask as mask_utils
 
 from keras_zoo.ops import masks as K
 
@@ -153,36 +152,6 @@ def test_paste_matches_grid_sample_reference():
             ref = np_paste(masks[b, n].astype(np.float64), boxes[b, n], 11, 13)
             np.testing.assert_allclose(soft[b, n], ref, atol=1e-5)
     np.testing.assert_array_equal(hard, soft >= 0.5)
-
-
-def test_polygon_and_rle_rasterisation():
-    poly = [[2, 3, 6, 3, 6, 8, 2, 8]]  # integer rectangle: pixels x in [2, 6), y in [3, 8)
-    mask = K.polygons_to_mask(poly, 10, 12)
-    want = np.zeros((10, 12), np.uint8)
-    want[3:8, 2:6] = 1
-    np.testing.assert_array_equal(mask, want)
-    rle = K.mask_to_rle(mask)
-    assert isinstance(rle["counts"], str) and rle["size"] == [10, 12]
-    np.testing.assert_array_equal(K.rle_to_mask(rle, 10, 12), mask)
-    np.testing.assert_array_equal(K.segmentation_to_mask(rle, 10, 12), mask)
-    np.testing.assert_array_equal(K.segmentation_to_mask(poly, 10, 12), mask)
-    assert int(mask_utils.area(mask_utils.encode(np.asfortranarray(mask)))) == 20
-    # uncompressed RLE (iscrowd annotations): column-major run lengths, starting with zeros
-    flat = want.ravel(order="F")
-    runs, value, count = [], 0, 0
-    for v in flat:
-        if v != value:
-            runs.append(count)
-            value, count = v, 0
-        count += 1
-    runs.append(count)
-    np.testing.assert_array_equal(
-        K.segmentation_to_mask({"size": [10, 12], "counts": runs}, 10, 12), want)
-    assert not K.polygons_to_mask([], 4, 4).any()
-    with pytest.raises(ValueError, match="Expected an RLE of size"):
-        K.rle_to_mask(rle, 12, 10)
-    with pytest.raises(ValueError, match="COCO segmentation"):
-        K.segmentation_to_mask("abc", 4, 4)
 
 
 def test_mirrored_strategy(mirrored_strategy):
