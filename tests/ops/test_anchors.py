@@ -1,4 +1,7 @@
-"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention."""
+"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention.
+
+Anchors are integers (rounded half-extents on integer centres), exact in float32 on
+any CPU: they are compared exactly."""
 
 import numpy as np
 import pytest

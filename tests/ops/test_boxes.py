@@ -1,4 +1,7 @@
-"""ops.boxes against hand-computed values and a NumPy reference written from the definitions."""
+"""ops.boxes against hand-computed values and a NumPy reference written from the definitions.
+
+Exact comparisons only where every value and every intermediate is a small integer
+(exact in float32 whatever the order); the rest states its tolerance."""
 
 import math
 

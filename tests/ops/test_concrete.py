@@ -2,7 +2,10 @@
 
 Statistical tests are seeded (deterministic) and state their tolerance; the
 density is checked against a NumPy transcription of Jang Eq. 3 that uses
-`math.lgamma` and the non-log formula, and by numerical integration.
+`math.lgamma` and the non-log formula, and by numerical integration. Exact
+comparisons are kept only for contracts: the same stateless seed gives the same
+noise in one process, and a straight-through sample is exactly one-hot
+(``one_hot + (y - y)``, where ``y - y`` is exactly 0).
 """
 
 import math
@@ -65,8 +68,12 @@ def test_low_temperature_gives_near_one_hot_samples():
     # logits are within tau * log(99 * 4) ~ 0.006 of each other: well under 2 %.
     y = concrete.sample(np.broadcast_to(LOGITS, (5000, 5)), 1e-3, seed=5).numpy()
     assert (y.max(-1) > 0.99).mean() > 0.98
+    # At tau = 1e-30 the other entries underflow to exactly 0, so the top entry is
+    # exp(0) / exp(0): 1 in exact arithmetic, but TF's vectorised exp may round exp(0)
+    # differently in its two uses (AVX2: 0.99999994 = 1 - eps/2). Allow 4 eps.
     exact = concrete.sample(np.broadcast_to(LOGITS, (100, 5)), 1e-30, seed=5).numpy()
-    np.testing.assert_array_equal(np.sort(exact, -1)[:, -1], 1.0)
+    np.testing.assert_allclose(np.sort(exact, -1)[:, -1], 1.0, rtol=0,
+                               atol=4 * np.finfo(np.float32).eps)
 
 
 def test_high_temperature_gives_near_uniform_samples():

@@ -1,4 +1,7 @@
-"""ops.matching: corner cases by hand, a NumPy reference matcher, sampler counts and determinism."""
+"""ops.matching: corner cases by hand, a NumPy reference matcher, sampler counts and determinism.
+
+Labels and indices are integers: compared exactly (the IoUs of the cases are far from
+the thresholds)."""
 
 import numpy as np
 import pytest
