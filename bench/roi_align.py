@@ -21,7 +21,6 @@ torchvision 0.29.1, medians of 9):
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -33,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from keras_zoo import ops  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 IMAGE_H, IMAGE_W, STRIDE = 800, 1216, 4
 
@@ -134,7 +135,7 @@ def main():
         for name in contenders:
             med = {k: float(np.median(v)) for k, v in times[name].items()}
             out, grad = results[name]
-            print(json.dumps({
+            emit({
                 "bench": "roi_align", "contender": name, "output_size": size,
                 "features": list(features.shape), "boxes": args.boxes, "sampling_ratio": 2,
                 "aligned": True, "repeats": args.repeats,
@@ -147,7 +148,7 @@ def main():
                 "max_abs_diff_grad": float(np.abs(grad - ref_grad).max()),
                 "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
                 "torch_threads": torch.get_num_threads(),
-            }), flush=True)
+            })
 
 
 if __name__ == "__main__":
