@@ -19,17 +19,18 @@ test NLL 92.1 (200H~784V). Digits numbers are not comparable to them.
 """
 
 import argparse
-import json
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+from keras_zoo import models  # noqa: E402
 from keras_zoo.train import datasets  # noqa: E402
 from keras_zoo.train.recipes import concrete_vae as recipe  # noqa: E402
 
-from keras_zoo import models  # noqa: E402
+from _report import emit  # noqa: E402
 
 VARIANTS = {
     "gumbel_softmax": {},
@@ -88,10 +89,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
-    print(json.dumps(independent_pixel_baseline()), flush=True)
+    emit(independent_pixel_baseline())
     for name in args.variants:
-        print(json.dumps(run(name, dict(VARIANTS[name]), args.epochs, args.iw_samples,
-                             args.seed)), flush=True)
+        emit(run(name, dict(VARIANTS[name]), args.epochs, args.iw_samples,
+                 args.seed))
 
 
 if __name__ == "__main__":

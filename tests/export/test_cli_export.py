@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train.export_command import export_run
 
+from keras_zoo.train.export_command import export_run
 from tests.export.models import digits_classifier
 
 KERAS_ZOO = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
