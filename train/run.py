@@ -36,6 +36,8 @@ import tempfile
 
 import keras
 import tensorflow as tf
+
+import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import callbacks as zoo_callbacks
 from keras_zoo.train import datasets, fit, multiworker, recipes, registry, strategies
 from keras_zoo.train.atomic_files import read_json
@@ -47,8 +49,6 @@ from keras_zoo.train.run_dir import (
     load_checkpoint,
     read_config,
 )
-
-import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 
 QUICKSTART = ("resnet20", "quickstart")
 _ACTIONS = ("new", "resume", "overwrite")

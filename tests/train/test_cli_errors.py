@@ -17,8 +17,8 @@ import time
 
 import keras
 import pytest
-from keras_zoo.train import cli, cli_errors, models_command, run
 
+from keras_zoo.train import cli, cli_errors, models_command, run
 from tests.train.run_helpers import TINY_TRAIN, write_tiny_mnist
 
 KERAS_ZOO = os.path.join(os.path.dirname(sys.executable), "keras-zoo")

@@ -7,9 +7,9 @@ import shutil
 import keras
 import numpy as np
 import pytest
+
 from keras_zoo.train import datasets
 from keras_zoo.train.datasets.restricted_unpickler import ForbiddenGlobalError, restricted_loads
-
 from tests.train import dataset_writers as w
 
 

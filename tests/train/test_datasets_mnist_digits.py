@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train import datasets
-from keras_zoo.train.datasets.digits import resize_digits
 from sklearn.datasets import load_digits as sklearn_digits
 
+from keras_zoo.train import datasets
+from keras_zoo.train.datasets.digits import resize_digits
 from tests.train import dataset_writers as w
 
 

@@ -8,8 +8,8 @@ import os
 import keras
 import numpy as np
 import pytest
-from keras_zoo.train import run, run_dir, strategies
 
+from keras_zoo.train import run, run_dir, strategies
 from tests.train.run_helpers import write_tiny_mnist
 
 

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.train import datasets, strategies
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.schedules import StepSchedule

@@ -34,6 +34,7 @@ import os
 
 import keras
 import numpy as np
+
 from keras_zoo.train.atomic_files import atomic_path
 from keras_zoo.train.callbacks import TemperatureAnnealing
 from keras_zoo.train.datasets import Inputs, binarized
