@@ -129,6 +129,23 @@ def gather_matched(values, matched):
     return tf.gather(values, matched, batch_dims=1)
 
 
+def _uniform_keys(shape, seed):
+    """Uniform ``[B, N]`` sort keys: one stateless draw for the batch (a seed of
+    `keras_zoo.ops.seeds`) or one per image (int seeds ``[B, 2]``: an image's draw then
+    depends on its own seed only)."""
+    if not isinstance(seed, int) and seed is not None:
+        seed = tf.convert_to_tensor(seed)
+        if seed.shape.rank == 2:
+            if seed.shape[-1] != 2 or not seed.dtype.is_integer:
+                raise ValueError("Expected per-image seeds of shape [B, 2] (int). "
+                                 f"Received: seed of dtype {seed.dtype.name} and shape "
+                                 f"{seed.shape}")
+            return tf.map_fn(lambda s: tf.random.stateless_uniform(shape[1:],
+                                                                   seed=stateless_seed(s)),
+                             seed, fn_output_signature=tf.float32)
+    return tf.random.stateless_uniform(shape, seed=stateless_seed(seed))
+
+
 def sample_balanced(labels, num_samples, positive_fraction, seed):
     """Balanced positive/negative sampling (torchvision ``BalancedPositiveNegativeSampler``).
 
@@ -141,7 +158,9 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         num_samples: python int, samples per image (RPN 256, heads 512).
         positive_fraction: float in [0, 1] (RPN 0.5, heads 0.25).
         seed: ``[2]`` int tensor (e.g. ``seed_generator.next()`` of the calling
-            layer), or int (`keras_zoo.ops.seeds`). Same seed and labels, same sample.
+            layer) or int (`keras_zoo.ops.seeds`), or ``[B, 2]`` seeds, one per image, so
+            an image's sample does not depend on which other images share its batch (or
+            replica). Same seed and labels, same sample.
 
     Returns:
         ``[B, num_samples]`` int32 row indices: the positives first, then the
@@ -155,7 +174,7 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         raise ValueError(f"Expected num_samples >= 1. Received: num_samples={num_samples}")
     labels = tf.convert_to_tensor(labels, tf.int32)
     shape = tf.shape(labels)
-    keys = tf.random.stateless_uniform(shape, seed=stateless_seed(seed))
+    keys = _uniform_keys(shape, seed)
     k = tf.minimum(num_samples, shape[1])
     ranks = tf.range(k)[None, :]
 

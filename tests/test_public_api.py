@@ -29,7 +29,7 @@ NON_DEFAULT = {
                            dict(per_pixel_mean=True)],
     "MultiLevelRoIAlign": [dict(output_size=(3, 5), sampling_ratio=0, aligned=False,
                                 canonical_level=3, canonical_size=112.0,
-                                implementation="gather")],
+                                implementation="gather", use_roi_align=False)],
     "RelaxedBernoulli": [dict(temperature=0.3, hard=True, inference_output="sigmoid", seed=4)],
     "RelaxedOneHotCategorical": [dict(temperature=0.7, hard=True, inference_output="softmax",
                                       seed=5)],

@@ -8,6 +8,7 @@ import tensorflow as tf
 from keras_zoo.layers._roi_layer import RoILayer, split_roi_inputs
 from keras_zoo.ops.levels import CANONICAL_LEVEL, CANONICAL_SIZE, assign_fpn_levels
 from keras_zoo.ops.roi_align import roi_align as _roi_align
+from keras_zoo.ops.roi_pool import roi_pool as _roi_pool
 
 _LEVEL_NAME = re.compile(r"^P(\d+)$")
 
@@ -26,6 +27,9 @@ class MultiLevelRoIAlign(RoILayer):
         canonical_level: `k0` of FPN Eq. 1 (4).
         canonical_size: the ImageNet pre-training size of FPN Eq. 1 (224).
         implementation: `"crop_and_resize"` or `"gather"` (TFLite builtins).
+        use_roi_align: False pools each level with RoIPool instead (Mask R-CNN's
+            Table 2c ablation); `sampling_ratio`, `aligned` and `implementation` are
+            then unused.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -47,11 +51,20 @@ class MultiLevelRoIAlign(RoILayer):
 
     def __init__(self, output_size, sampling_ratio=2, aligned=True,
                  canonical_level=CANONICAL_LEVEL, canonical_size=CANONICAL_SIZE,
-                 implementation="crop_and_resize", **kwargs):
+                 implementation="crop_and_resize", use_roi_align=True, **kwargs):
         super().__init__(output_size, sampling_ratio=sampling_ratio, aligned=aligned,
                          implementation=implementation, **kwargs)
         self.canonical_level = int(canonical_level)
         self.canonical_size = float(canonical_size)
+        self.use_roi_align = bool(use_roi_align)
+
+    def _pool(self, feature_map, boxes, box_indices, level):
+        if not self.use_roi_align:
+            return _roi_pool(feature_map, boxes, box_indices, self.output_size,
+                             spatial_scale=2.0 ** -level)
+        return _roi_align(feature_map, boxes, box_indices, self.output_size,
+                          spatial_scale=2.0 ** -level, sampling_ratio=self.sampling_ratio,
+                          aligned=self.aligned, implementation=self.implementation)
 
     @staticmethod
     def _levels(features):
@@ -83,11 +96,8 @@ class MultiLevelRoIAlign(RoILayer):
         for level, feature_map in levels.items():
             where = tf.reshape(tf.where(tf.equal(assigned, level)), [-1])
             where = tf.concat([tf.cast(where, tf.int32), num_boxes[None]], axis=0)
-            pooled.append(_roi_align(
-                feature_map, tf.gather(boxes, where), tf.gather(box_indices, where),
-                self.output_size, spatial_scale=2.0 ** -level,
-                sampling_ratio=self.sampling_ratio, aligned=self.aligned,
-                implementation=self.implementation))
+            pooled.append(self._pool(feature_map, tf.gather(boxes, where),
+                                     tf.gather(box_indices, where), level))
             positions.append(where)
         # Every real box sits on exactly one level: scattering by position restores the
         # input order (the dummy rows all land on row K, which is cut off).
@@ -104,5 +114,6 @@ class MultiLevelRoIAlign(RoILayer):
     def get_config(self):
         config = super().get_config()
         config.update({"canonical_level": self.canonical_level,
-                       "canonical_size": self.canonical_size})
+                       "canonical_size": self.canonical_size,
+                       "use_roi_align": self.use_roi_align})
         return config

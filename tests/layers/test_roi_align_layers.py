@@ -180,3 +180,20 @@ def test_multi_level_tflite_conversion_with_builtin_ops_only():
     interpreter.invoke()
     got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_multi_level_roi_pool_equals_the_op_on_each_level(tmp_path):
+    rng = np.random.default_rng(3)
+    pyramid = _pyramid(rng)
+    boxes = _boxes(rng, 12)
+    box_indices = rng.integers(0, 2, 12).astype(np.int32)
+    out = run_layer_test(layers.MultiLevelRoIAlign, dict(output_size=3, use_roi_align=False),
+                         [pyramid, boxes, box_indices], tmp_path,
+                         expected_output_shape=(12, 3, 3, 3))
+    from keras_zoo.layers.multi_level_roi_align import assign_fpn_levels
+
+    levels = assign_fpn_levels(boxes, 2, 5).numpy()
+    for i, level in enumerate(levels):
+        expected = ops.roi_pool(pyramid[f"P{level}"], boxes[i:i + 1], box_indices[i:i + 1], 3,
+                                spatial_scale=2.0 ** -level)
+        np.testing.assert_allclose(out[i:i + 1], expected, atol=0)

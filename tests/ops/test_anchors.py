@@ -89,3 +89,13 @@ def test_mirrored_strategy(mirrored_strategy):
     ref = np_fpn_anchors(32, 64, A.FPN_SIZES, A.FPN_STRIDES, A.FPN_ASPECT_RATIOS)
     for replica in strategy.experimental_local_results(out):
         np.testing.assert_array_equal(replica.numpy(), ref)
+
+
+def test_per_axis_strides_of_torchvision():
+    # 800x1216 padded: P6 is ceil(25 / 2) x ceil(38 / 2) = 13 x 19, torchvision's stride
+    # 800 // 13 = 61 by 1216 // 19 = 64.
+    shapes = [(200, 304), (100, 152), (50, 76), (25, 38), (13, 19)]
+    assert A.grid_strides((800, 1216), shapes) == [(4, 4), (8, 8), (16, 16), (32, 32), (61, 64)]
+    got = A.grid_anchors((2, 2), (61, 64), [[-1, -1, 1, 1]]).numpy()
+    np.testing.assert_array_equal(got, [[-1, -1, 1, 1], [63, -1, 65, 1], [-1, 60, 1, 62],
+                                        [63, 60, 65, 62]])
