@@ -1,4 +1,4 @@
-"""Instance-mask ops: mask targets per RoI, pasting predicted masks, COCO rasterisation.
+"""Instance-mask ops: mask targets per RoI and pasting predicted masks.
 
 - :func:`crop_and_resize_masks` / :func:`mask_targets`: the Mask R-CNN mask target
   (He et al. 2017, Sec. 3: "the intersection between an RoI and its associated
@@ -13,18 +13,16 @@
   0.5"), with the sampling of detectron2's ``paste_masks_in_image``: every image
   pixel centre is mapped into the mask and read by bilinear interpolation with zero
   padding outside it (``grid_sample(align_corners=False)``).
-- :func:`polygons_to_mask`, :func:`rle_to_mask`, :func:`segmentation_to_mask`,
-  :func:`mask_to_rle`: COCO polygon / RLE rasterisation through pycocotools. These
-  run in NumPy, outside the TF graph (call them in the data pipeline via
-  ``tf.numpy_function`` or beforehand).
 
-Both TF ops are exact and separable: bilinear sampling on a regular grid, averaged
+COCO polygon / RLE rasterisation (NumPy, pycocotools) is data preparation and
+lives with the COCO data code: `keras_zoo.train.datasets.coco_masks`.
+
+Both ops are exact and separable: bilinear sampling on a regular grid, averaged
 or not, is ``A_y @ mask @ A_x^T`` with per-axis weight matrices, so they are a pair
 of batched matmuls (no CropAndResize, no gather of sample points). Boxes are float32
 ``xyxy`` in image pixels; masks are ``[..., height, width]`` (no channel axis).
 """
 
-import numpy as np
 import tensorflow as tf
 
 MASK_SIZE = 28  # Mask R-CNN Sec. 3.1 (FPN mask head output, m = 28)
@@ -297,68 +295,3 @@ def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD,
     if threshold is None:
         return pasted
     return pasted >= threshold
-
-
-def polygons_to_mask(polygons, height, width):
-    """COCO polygons to a binary mask (NumPy, pycocotools; not a TF op).
-
-    Args:
-        polygons: list of flat ``[x1, y1, x2, y2, ...]`` pixel coordinate lists
-            (COCO ``segmentation`` of a non-crowd annotation); their union is drawn.
-        height, width: image size.
-
-    Returns:
-        ``[height, width]`` uint8 in {0, 1}.
-    """
-    from pycocotools import mask as mask_utils
-
-    if not polygons:
-        return np.zeros((height, width), np.uint8)
-    rles = mask_utils.frPyObjects([list(map(float, p)) for p in polygons], height, width)
-    return mask_utils.decode(mask_utils.merge(rles)).astype(np.uint8)
-
-
-def rle_to_mask(rle, height, width):
-    """COCO RLE (compressed ``counts`` string/bytes or uncompressed list) to a mask.
-
-    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
-    """
-    from pycocotools import mask as mask_utils
-
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        rle = mask_utils.frPyObjects(rle, height, width)
-    elif isinstance(counts, str):
-        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii")}
-    if list(rle["size"]) != [height, width]:
-        raise ValueError(
-            f"Expected an RLE of size {[height, width]}. Received: size={list(rle['size'])}")
-    return mask_utils.decode(rle).astype(np.uint8)
-
-
-def segmentation_to_mask(segmentation, height, width):
-    """A COCO annotation's ``segmentation`` (polygon list or RLE dict) to a mask.
-
-    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
-    """
-    if isinstance(segmentation, dict):
-        return rle_to_mask(segmentation, height, width)
-    if isinstance(segmentation, (list, tuple)):
-        return polygons_to_mask(segmentation, height, width)
-    raise ValueError(
-        "Expected a COCO segmentation: a list of polygons or an RLE dict. "
-        f"Received: segmentation of type {type(segmentation).__name__}")
-
-
-def mask_to_rle(mask):
-    """Binary ``[height, width]`` mask to a JSON-ready compressed COCO RLE.
-
-    NumPy, pycocotools; not a TF op. Returns ``{"size": [h, w], "counts": str}``.
-    """
-    from pycocotools import mask as mask_utils
-
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"Expected a [height, width] mask. Received: mask.shape={mask.shape}")
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}

@@ -8,7 +8,6 @@ from keras_zoo.models.stochastic_inference import (  # noqa: F401
     sampled_probabilities,
     stochastic_mode,
     stochastic_predict,
-    stochastic_serving_fn,
 )
 from keras_zoo.models.swapout_resnet import SwapoutResNet  # noqa: F401
 from keras_zoo.models.wide_resnet import WideResNet  # noqa: F401

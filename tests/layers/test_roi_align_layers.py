@@ -1,6 +1,7 @@
 """RoIAlign / MultiLevelRoIAlign layers: harness (config, .keras round trip),
 equality with the ops, FPN level assignment against a NumPy reference, and a
-TFLite conversion with builtin ops only run by the LiteRT interpreter."""
+TFLite conversion with builtin ops only run by the LiteRT interpreter. Levels are
+integers, compared exactly; pooled values with a stated tolerance."""
 
 import math
 
@@ -52,7 +53,10 @@ def test_roi_align_layer_harness_and_equals_op(init_kwargs, tmp_path):
     np.testing.assert_allclose(out, expected, atol=1e-6)
     as_dict = layers.RoIAlign(**init_kwargs)(
         {"features": features, "boxes": boxes, "box_indices": box_indices})
-    np.testing.assert_allclose(as_dict, out, atol=0)
+    # The same op on the same inputs again: TF does not promise bitwise equal reruns;
+    # bins are float32 sums of <= 4 * grid^2 terms of N(0, 1) values: 4 ulps of the scale.
+    np.testing.assert_allclose(as_dict, out, rtol=0,
+                               atol=4 * np.finfo(np.float32).eps * np.abs(out).max())
 
 
 def _levels_reference(boxes, k_min, k_max):
@@ -66,7 +70,7 @@ def _levels_reference(boxes, k_min, k_max):
 
 
 def test_fpn_level_assignment_matches_reference():
-    from keras_zoo.layers.multi_level_roi_align import assign_fpn_levels
+    from keras_zoo.ops.levels import assign_fpn_levels
 
     boxes = _boxes(np.random.default_rng(1), 200)
     for k_min, k_max in ((2, 5), (3, 4)):

@@ -1,18 +1,15 @@
-"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention."""
+"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention.
 
-import keras
+Anchors are integers (rounded half-extents on integer centres), exact in float32 on
+any CPU: they are compared exactly."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import anchors as A
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: pure TF ops build no Keras state, so skip
-    `keras.backend.clear_session()` (about 0.5-1 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
 
 
 def np_fpn_anchors(height, width, sizes, strides, ratios):

@@ -4,6 +4,7 @@ the full-mask targets, and paste_masks' torchvision convention by hand."""
 import keras
 import numpy as np
 import pytest
+
 from keras_zoo.ops import masks as K
 
 

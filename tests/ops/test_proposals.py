@@ -4,6 +4,7 @@ removal, NMS within (not across) levels, padding."""
 import keras
 import numpy as np
 import pytest
+
 from keras_zoo.ops import proposals as P
 
 

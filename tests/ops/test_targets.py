@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import matching
 from keras_zoo.ops import targets as T
 
