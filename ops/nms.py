@@ -76,7 +76,7 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
     # shifted coordinate is made >= 1: class c covers [1 + c * span, (c + 1) * span].
     low = tf.reduce_min(boxes)
     span = tf.reduce_max(boxes) - low + 1.0
-    offsets = (1.0 - low) + tf.cast(tf.maximum(classes, 0), tf.float32)[..., None] * span
+    offsets = (1.0 - low) + tf.expand_dims(tf.cast(tf.maximum(classes, 0), tf.float32), -1) * span
     # Canonical corners per box (TF would canonicalise by looking at the first box only).
     x1, y1, x2, y2 = tf.unstack(boxes + offsets, num=4, axis=-1)
     shifted = tf.stack([tf.minimum(y1, y2), tf.minimum(x1, x2), tf.maximum(y1, y2),
