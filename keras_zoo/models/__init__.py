@@ -1,4 +1,5 @@
 """Model builders of keras_zoo."""
+from keras_zoo.models import nas  # noqa: F401
 from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401
 from keras_zoo.models.resnet import (  # noqa: F401
     ResNet18,
