@@ -5,7 +5,6 @@ import os
 import shutil
 
 import numpy as np
-
 from keras_zoo.train.callbacks import write_json_atomic
 
 FORMAT = "keras_zoo.nas.search"
