@@ -4,6 +4,7 @@
     keras-zoo train [MODEL] [options]     train (no MODEL: the quick-start, ResNet-20 on digits)
     keras-zoo evaluate RUN_DIR            test metrics of a run's checkpoint
     keras-zoo export RUN_DIR --format F   SavedModel / TFLite / ONNX (see export_command)
+    keras-zoo search [options]            architecture search (see nas/command.py)
 
 User errors (unknown names, missing or malformed data, an existing --out, a
 wrong input shape) print one line on stderr and exit with status 2; a
@@ -123,7 +124,9 @@ def build_parser():
     from keras_zoo.train import export_command
 
     export_command.add_parser(sub)
-    # Later issues add "search" here, with a _cmd_<name> function.
+    from keras_zoo.train.nas import command as nas_command
+
+    nas_command.add_parser(sub)
     return parser
 
 
@@ -133,8 +136,14 @@ def _cmd_export(args):
     return export_command.command(args)
 
 
+def _cmd_search(args):
+    from keras_zoo.train.nas import command as nas_command
+
+    return nas_command.command(args)
+
+
 COMMANDS = {"models": _cmd_models, "train": _cmd_train, "evaluate": _cmd_evaluate,
-            "export": _cmd_export}
+            "export": _cmd_export, "search": _cmd_search}
 
 
 def main(argv=None):

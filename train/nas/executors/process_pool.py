@@ -73,7 +73,7 @@ class ProcessPoolExecutor:
                 result["seconds"] = time.perf_counter() - start
             yield index, result
         if lost:
-            self._start(evaluate, self.workers)
+            self.close()  # the next batch starts a full pool again
 
     def close(self):
         """Stops the worker processes."""
