@@ -15,11 +15,12 @@ of each other: the loop passes architectures and rewards between them.
 """
 
 from keras_zoo.train.nas import executors, losses, presets
+from keras_zoo.train.nas.child_trainer import ChildTrainer
 from keras_zoo.train.nas.policy_gradient import PolicyGradient
 from keras_zoo.train.nas.random_search import RandomSearch
 from keras_zoo.train.nas.search import search
 from keras_zoo.train.nas.search_directory import SearchDirectory
 from keras_zoo.train.nas.synthetic_reward import TargetMatchReward
 
-__all__ = ["PolicyGradient", "RandomSearch", "SearchDirectory", "TargetMatchReward",
+__all__ = ["ChildTrainer", "PolicyGradient", "RandomSearch", "SearchDirectory", "TargetMatchReward",
            "executors", "losses", "presets", "search"]
