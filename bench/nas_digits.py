@@ -7,7 +7,8 @@ child epochs and space (4 layers, strides 1/2/3, skip connections), each
 search retraining its best child on train + validation (10 epochs) and
 testing it once; then prints a Markdown table of mean and best validation
 accuracy, test accuracy of the retrained best child, and seconds per trial.
-A finished search directory is read back, not run again.
+A finished search directory is read back, not run again; a search process
+killed by a signal is resumed (up to --resumes times).
 """
 
 import argparse
@@ -27,6 +28,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--algorithms", nargs="+", default=["reinforce", "random"])
     parser.add_argument("--out", default="runs/nas-bench")
+    parser.add_argument("--resumes", type=int, default=3,
+                        help="times a search killed by a signal is resumed")
     args = parser.parse_args()
     keras_zoo = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
     rows = {}
@@ -34,10 +37,16 @@ def main():
         for seed in args.seeds:
             out = os.path.join(args.out, f"{algorithm}-seed{seed}")
             start = time.time()
-            subprocess.run([keras_zoo, "search", "--dataset", "digits", "--trials",
-                            str(args.trials), "--child-epochs", str(args.child_epochs),
-                            "--algorithm", algorithm, "--seed", str(seed), "--out", out],
-                           check=True, stdout=subprocess.DEVNULL)
+            command = [keras_zoo, "search", "--dataset", "digits", "--trials", str(args.trials),
+                       "--child-epochs", str(args.child_epochs), "--algorithm", algorithm,
+                       "--seed", str(seed), "--out", out]
+            for _ in range(args.resumes + 1):
+                done = subprocess.run(command, stdout=subprocess.DEVNULL)
+                if done.returncode >= 0:  # finished, or failed without being killed
+                    break
+                print(f"{algorithm} seed {seed}: the search process died by signal "
+                      f"{-done.returncode}; resuming it", flush=True)
+            done.check_returncode()
             with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
                 summary = json.load(f)
             print(f"{algorithm} seed {seed}: {summary} ({time.time() - start:.0f} s)", flush=True)

@@ -179,7 +179,9 @@ def command(args):
                 "child_learning_rate": trainer.learning_rate,
                 "reward_power": trainer.reward_power}
     executor = executors.get(args.executor, workers=args.workers, address=args.address)
-    done = len(SearchDirectory(out).read_records()) if os.path.isdir(out) else 0
+    ours = SearchDirectory(out).stored_header() is not None
+    checkpoint = SearchDirectory(out).load_checkpoint() if ours else None
+    done = 0 if checkpoint is None else checkpoint[2]  # trials before the resumed update
     print(f"Searching {space.size:,d} architectures of {args.layers} layers on {args.dataset} "
           f"({args.trials} trials, {trainer.epochs} epochs each) into {out}", flush=True)
     try:
