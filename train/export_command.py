@@ -4,19 +4,18 @@
     keras-zoo export RUN_DIR --format tflite --quantize int8   # RUN_DIR/export/model_int8.tflite
     keras-zoo export RUN_DIR --format onnx --out resnet20.onnx
 
-A concrete-vae run exports its encoder and decoder as two artifacts
-(`saved_model/encoder/<v>`, `saved_model/decoder/<v>`; `model_encoder.tflite`, ...).
+What a run exports is its recipe's `Recipe.artifacts`: one model for a
+classifier; a concrete-vae run exports its encoder and decoder as two
+artifacts (`saved_model/encoder/<v>`, `saved_model/decoder/<v>`;
+`model_encoder.tflite`, ...).
 
 The conversion itself lives in `keras_zoo.export` (any keras.Model); this
 module only reads the run directory (config.json, checkpoints/last.keras)
 and, for int8, draws the representative images from the run's training set.
 """
 
-import json
 import os
 import sys
-
-import keras
 
 FORMATS = ("saved_model", "tflite", "onnx")
 
@@ -46,22 +45,6 @@ def add_parser(sub):
     return p
 
 
-def _load_run(run_dir, checkpoint):
-    config_path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"Expected RUN_DIR to be a keras-zoo run directory holding "
-                                f"config.json. Received: run_dir={run_dir!r}")
-    path = os.path.join(run_dir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Expected a checkpoint at {path} (written after the first "
-                                f"epoch). Received: run_dir={run_dir!r} has none")
-    with open(config_path, encoding="utf-8") as f:
-        config = json.load(f)
-    from keras_zoo.train import run  # noqa: F401  (registers the recipes' custom objects)
-
-    return config, keras.saving.load_model(path)
-
-
 def _next_version(base):
     versions = [int(n) for n in os.listdir(base) if n.isdigit()] if os.path.isdir(base) else []
     return max(versions, default=0) + 1
@@ -75,26 +58,12 @@ def _file_path(run_dir, out, suffix):
     return os.path.join(out, f"model{suffix}")
 
 
-def _artifacts(model):
-    """What a run's model exports as: a list of (name, keras.Model, saved_model kwargs).
-
-    A classifier is one artifact (name None). A `ConcreteVAE` samples between its
-    encoder and decoder, so it has no single deterministic graph: it exports as two
-    artifacts, the encoder (binarised images, float input -> code logits) and the
-    decoder (codes -> pixel logits), each in its own model directory or file.
-    """
-    from keras_zoo.models import ConcreteVAE
-
-    if isinstance(model, ConcreteVAE):
-        return [("encoder", model.encoder, {"raw_pixels": False}),
-                ("decoder", model.decoder, {"raw_pixels": False})]
-    return [(None, model, {})]
-
-
 def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, version=None,
                checkpoint="last", data_dir=None, verify=True, overwrite=False):
     """Exports `run_dir`'s checkpoint; returns the list of artifact paths, one per
-    artifact of the model (see `_artifacts` and the module docstring)."""
+    artifact of the run (its recipe's `Recipe.artifacts`, see the module docstring)."""
+    from keras_zoo.train.run_dir import load_checkpoint, read_config
+
     from keras_zoo import export
 
     if format not in FORMATS:
@@ -105,20 +74,22 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
     if version is not None and format != "saved_model":
         raise ValueError(f"Expected --version only with --format saved_model. Received: "
                          f"format={format!r}, version={version!r}")
-    config, model = _load_run(run_dir, checkpoint)
-    artifacts = _artifacts(model)
+    config, recipe = read_config(run_dir, fields=("dataset",) if quantize == "int8" else ())
+    model = load_checkpoint(run_dir, checkpoint)
+    artifacts = recipe.artifacts(model)
     if len(artifacts) > 1 and (quantize == "int8" or format == "onnx"):
         raise ValueError(f"Expected a classifier run for --format onnx or --quantize int8 "
                          f"(they calibrate or check on raw images). Received: a "
                          f"{type(model).__name__} run; use saved_model or float tflite")
     representative = None
     if quantize == "int8":
-        from keras_zoo.train import datasets
-
-        data = datasets.load(config["dataset"], data_dir or config.get("data_dir"))
-        representative = data.x_train
+        representative = recipe.calibration_images(recipe.load_data(
+            {"validation_split": 0, "seed": 0, **config,
+             "data_dir": data_dir or config.get("data_dir")}))
     paths = []
-    for name, part, saved_model_kwargs in artifacts:
+    for artifact in artifacts:
+        name, part, saved_model_kwargs = (artifact.name, artifact.model,
+                                          artifact.saved_model_kwargs)
         tag = f"_{name}" if name else ""
         if format == "saved_model":
             base = out or os.path.join(run_dir, "saved_model")

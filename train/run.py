@@ -1,37 +1,57 @@
-"""A training run: data, model, recipe, callbacks and a run directory.
+"""A training run: a recipe, its data and model, and a run directory.
+
+`train` is the run-directory wrapper around `fit.fit_model` (which trains a
+compiled model and touches nothing else): it builds the configuration,
+decides what to do with the run directory, seeds the process, asks the
+recipe (`recipes.Recipe`) for data, datasets, model and callbacks, trains,
+and writes the results. `evaluate` tests a finished or unfinished run.
 
 Run directory (default ``./runs/<model>-<YYYYmmdd-HHMMSS>``)::
 
     config.json           the run's configuration (model, recipe, hyper-parameters)
-    status.json           "running" | "finished" | "diverged", epochs, test metrics
+    status.json           "running" | "finished" | "diverged", epochs, test metrics,
+                          and the marker "keras_zoo_run": 1 (`run_dir.MARKER`)
     checkpoints/          last.keras, best.keras, state.json
-    backup/               BackupAndRestore state while the run is unfinished
+    backup/               the resume state while the run is unfinished
     log.csv               one row per epoch (keras.callbacks.CSVLogger)
     tensorboard/          TensorBoard event files
     saved_model/1/        SavedModel of the final model (TF Serving layout)
 
-An existing directory is resumed when it holds an unfinished run of the same
-configuration, replaced only with ``overwrite=True``, and refused otherwise.
-JSON files and checkpoints are written to a temporary name and renamed.
+An existing directory is resumed when it holds an unfinished keras-zoo run
+of the same configuration (with or without ``overwrite``: the same command
+continues after a crash or Ctrl-C), replaced with ``overwrite=True`` only
+when keras-zoo wrote it (the old run is deleted once the new one has its
+first checkpoint), and refused otherwise; see `run_dir`. JSON files and
+checkpoints are written to a temporary name, flushed and renamed.
+
+With ``strategy="multiworker"`` give `out` explicitly, the same on every
+restart (so the same command resumes); only the chief (worker 0) reads and
+writes it, and all workers resume from the chief's backup.
 """
 
 import dataclasses
-import importlib
-import json
 import os
-import pkgutil
-import shutil
 import sys
-import time
+import tempfile
 
 import keras
+import tensorflow as tf
 from keras_zoo.train import callbacks as zoo_callbacks
-from keras_zoo.train import datasets, optimizers, recipes, registry, schedules, strategies  # noqa: F401  (registered for load_model)
-from keras_zoo.train.callbacks import write_json_atomic
+from keras_zoo.train import datasets, fit, multiworker, recipes, registry, strategies
+from keras_zoo.train.atomic_files import read_json
+from keras_zoo.train.recipes import common
+from keras_zoo.train.run_dir import (
+    RunDirectory,
+    check_run_dir,
+    default_run_dir,
+    load_checkpoint,
+    read_config,
+)
+
+import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 
 QUICKSTART = ("resnet20", "quickstart")
-# Keys of config.json that may differ when resuming (a moved dataset is the same run).
-_RESUME_IGNORES = ("data_dir",)
+_ACTIONS = ("new", "resume", "overwrite")
 
 
 class TrainingDiverged(RuntimeError):
@@ -48,14 +68,8 @@ class RunResult:
 
 
 def recipe_names():
-    return sorted(m.name for m in pkgutil.iter_modules(recipes.__path__) if m.name != "common")
-
-
-def get_recipe(name):
-    if name not in recipe_names():
-        raise ValueError(f"Expected a recipe in {', '.join(recipe_names())}. "
-                         f"Received: recipe={name!r}")
-    return importlib.import_module(f"{recipes.__name__}.{name}")
+    """The ``--recipe`` names."""
+    return recipes.names()
 
 
 def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=None,
@@ -63,14 +77,15 @@ def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=
                 tiny=False):
     """The run's configuration: the recipe's defaults, then the given overrides.
 
-    Returns ``(entry, recipe_module, config)``. With `model` None, the
-    quick-start: ResNet-20 with the "quickstart" recipe.
+    Returns ``(entry, recipe, config)`` (a `registry.ModelEntry`, a
+    `recipes.Recipe`, a dict). With `model` None, the quick-start: ResNet-20
+    with the "quickstart" recipe.
     """
     if model is None:
         model, recipe = QUICKSTART[0], recipe or QUICKSTART[1]
     entry = registry.get(model)
-    module = get_recipe(recipe) if recipe else entry.recipe
-    config = module.get_config(model, tiny=tiny)
+    chosen = recipes.get(recipe if recipe else entry.recipe)
+    config = chosen.get_config(model, tiny=tiny)
     config["dataset"] = dataset or (entry.dataset if recipe is None else config["dataset"])
     if config["dataset"] is None:
         raise ValueError(f"Expected --dataset for {model} (it has no default dataset): one "
@@ -84,56 +99,7 @@ def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=
             raise ValueError(f"Expected {key} >= 1. Received: {key}={config[key]!r}")
     config.update(model=model, seed=int(seed), mixed_precision=bool(mixed_precision),
                   data_dir=None if data_dir is None else os.path.abspath(data_dir))
-    return entry, module, config
-
-
-def default_run_dir(model, root="runs"):
-    """``<root>/<model>-<YYYYmmdd-HHMMSS>``, with a ``-N`` suffix if taken."""
-    base = os.path.join(root, f"{model}-{time.strftime('%Y%m%d-%H%M%S')}")
-    path, n = base, 1
-    while os.path.exists(path):
-        n += 1
-        path = f"{base}-{n}"
-    return path
-
-
-def _read_json(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
-
-
-def check_run_dir(out, config, *, overwrite=False):
-    """Decides what to do with `out`: returns "new", "resume" or "overwrite".
-
-    Raises ValueError when `out` holds a finished run, a run of another
-    configuration (without `overwrite`), or files that are not a run.
-    """
-    if not os.path.exists(out):
-        return "new"
-    if not os.path.isdir(out):
-        raise ValueError(f"Expected --out to be a directory. Received: out={out!r} is a file")
-    if not os.listdir(out):
-        return "new"
-    config_path = os.path.join(out, "config.json")
-    if not os.path.exists(config_path):
-        raise ValueError(f"Expected --out to be a new directory or a keras-zoo run. Received: "
-                         f"out={out!r} holds other files (no config.json); choose another --out")
-    if overwrite:
-        return "overwrite"
-    old = _read_json(config_path)
-    state = _read_json(os.path.join(out, "status.json")).get("state") if os.path.exists(
-        os.path.join(out, "status.json")) else "running"
-    diff = sorted(k for k in set(old) | set(config)
-                  if k not in _RESUME_IGNORES and old.get(k) != config.get(k))
-    if diff:
-        changes = ", ".join(f"{k}: {old.get(k)!r} -> {config.get(k)!r}" for k in diff)
-        raise ValueError(f"Expected --out to be a new directory or an unfinished run of the same "
-                         f"configuration. Received: out={out!r} holds a run with other settings "
-                         f"({changes}); use --overwrite to replace it")
-    if state != "running":
-        raise ValueError(f"Expected --out to be a new directory or an unfinished run. Received: "
-                         f"out={out!r} holds a {state} run; use --overwrite to replace it")
-    return "resume"
+    return entry, chosen, config
 
 
 def _verbose(verbose):
@@ -142,9 +108,51 @@ def _verbose(verbose):
     return verbose
 
 
-def _backup_epoch(backup_dir):
-    path = os.path.join(backup_dir, "training_metadata.json")
-    return _read_json(path)["epoch"] if os.path.exists(path) else 0
+def _resume_epoch(run, inputs, distribution):
+    """The epoch a resumed run starts at (0-based), from its backup."""
+    if multiworker.is_multiworker(distribution):
+        per_epoch = inputs.examples.count() // inputs.examples.batch_size
+        return multiworker.backup_step(run.join("backup")) // per_epoch
+    path = run.join("backup", "training_metadata.json")
+    if not os.path.exists(path):
+        return 0
+    return read_json(path, what="the resume backup's metadata",
+                     fix=f"delete {run.join('backup')} to restart the run from epoch 1")["epoch"]
+
+
+def _decide(out, config, overwrite, distribution, epoch_of):
+    """`check_run_dir`'s action and the epoch to resume at. Under multi-worker training
+    only the chief looks at `out`; its answer (or its refusal) reaches every worker."""
+    if not multiworker.is_multiworker(distribution):
+        action = check_run_dir(out, config, overwrite=overwrite)
+        return action, epoch_of() if action == "resume" else 0
+    error, code, epoch = None, 0, 0
+    if multiworker.is_chief(distribution):
+        try:
+            action = check_run_dir(out, config, overwrite=overwrite)
+            code, epoch = _ACTIONS.index(action), epoch_of() if action == "resume" else 0
+        except ValueError as refused:
+            error, code = refused, -1
+    code, epoch = (int(v) for v in multiworker.broadcast_from_chief(
+        distribution, [tf.constant(code, tf.int64), tf.constant(epoch, tf.int64)]))
+    if error is not None:
+        raise error
+    if code < 0:
+        raise ValueError("Expected the chief (worker 0) to accept --out. Received: it refused "
+                         "it (its error message says why)")
+    return _ACTIONS[code], epoch
+
+
+class _DiscardReplaced(keras.callbacks.Callback):
+    """Deletes the run an overwrite moved aside once this run's first checkpoint exists."""
+
+    def __init__(self, run, checkpoint):
+        super().__init__()
+        self.run, self.checkpoint = run, checkpoint
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.run.replaced is not None and os.path.exists(self.checkpoint.last_path):
+            self.run.discard_replaced()
 
 
 def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, overwrite=False,
@@ -154,135 +162,116 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     """Trains `model` (a `registry.MODELS` name; None is the quick-start) and
     returns a `RunResult`. See the module docstring for the run directory.
 
+    Sets the process's global seeds (`keras.utils.set_random_seed(seed)`);
+    to train many models in one process without that, use `fit.fit_model`.
+
     Raises:
-        ValueError / FileNotFoundError: bad names, data, sizes or `out`.
+        ValueError / FileNotFoundError: bad names, data, sizes or `out` (nothing
+            is written then).
         TrainingDiverged: the loss became NaN/Inf (last good checkpoint kept).
+        OSError: `out` cannot be written (no file is left half-written).
+        KeyboardInterrupt: the run stays resumable with the same call.
     """
-    entry, module, config = make_config(
+    entry, chosen, config = make_config(
         model, recipe=recipe, dataset=dataset, data_dir=data_dir, epochs=epochs,
         batch_size=batch_size, seed=seed, validation_split=validation_split,
         mixed_precision=mixed_precision, tiny=tiny)
+    if strategy == "multiworker" and out is None:
+        raise ValueError("Expected --out for --strategy multiworker: the same directory on "
+                         "every restart, so that the same command resumes. Received: out=None")
     out = out or default_run_dir(config["model"])
-    action = check_run_dir(out, config, overwrite=overwrite)
+    run = RunDirectory(out)
     distribution = strategies.get_strategy(strategy)
-    data = datasets.load(config["dataset"], config["data_dir"],
-                         validation_split=config["validation_split"], seed=config["seed"])
-    steps_per_epoch = recipes.common.steps_per_epoch(len(data.x_train), config["batch_size"])
-    n_epochs = config["epochs"] or recipes.common.epochs_for(
-        config["steps"], len(data.x_train), config["batch_size"])
-
-    if action == "overwrite":
-        shutil.rmtree(out)
-    os.makedirs(out, exist_ok=True)
-    write_json_atomic(config, os.path.join(out, "config.json"))
-    initial_epoch = _backup_epoch(os.path.join(out, "backup"))
-    if action == "resume":
-        log(f"Resuming {out} at epoch {initial_epoch + 1} of {n_epochs}")
+    chief = multiworker.is_chief(distribution)
+    data = chosen.load_data(config)
+    keras.utils.set_random_seed(config["seed"])
+    inputs = chosen.make_datasets(data, config)
+    try:
+        fit.check_inputs(inputs, distribution)
+    except ValueError:
+        raise ValueError(f"Expected a recipe with single training examples for --strategy "
+                         f"multiworker. Received: recipe={config['recipe']!r}") from None
+    steps_per_epoch = inputs.updates_per_epoch()
+    n_epochs = config["epochs"] or common.epochs_for(config["steps"], steps_per_epoch)
+    action, initial_epoch = _decide(out, config, overwrite, distribution,
+                                    lambda: _resume_epoch(run, inputs, distribution))
     status = {"state": "running", "epochs": n_epochs, "strategy": strategy,
               "jit_compile": jit_compile}
-    write_json_atomic(status, os.path.join(out, "status.json"))
+    if chief:
+        run.create(config, action, status)
+        if action == "resume":
+            log(f"Resuming {out} at epoch {initial_epoch + 1} of {n_epochs}")
 
-    keras.utils.set_random_seed(config["seed"])
     with strategies.dtype_policy(strategies.precision_policy(config["mixed_precision"])):
         with distribution.scope():
-            net = module.build_model(entry.builder, data, config)
-            module.compile_model(net, config, steps_per_epoch=steps_per_epoch,
+            net = chosen.build_model(entry.builder, data, config)
+            chosen.compile_model(net, config, steps_per_epoch=steps_per_epoch,
                                  jit_compile="auto" if jit_compile is None else jit_compile)
-        has_val = data.x_val is not None
-        monitor = "val_loss" if has_val else "loss"
+        has_val = inputs.validation is not None
         nan_guard = zoo_callbacks.TerminateOnNaN()
-        checkpoint = zoo_callbacks.Checkpoint(os.path.join(out, "checkpoints"), monitor=monitor)
-        fit_callbacks = [
-            nan_guard,
-            zoo_callbacks.BackupAndRestore(os.path.join(out, "backup")),
-            checkpoint,
-            keras.callbacks.CSVLogger(os.path.join(out, "log.csv"), append=True),
-            keras.callbacks.TensorBoard(os.path.join(out, "tensorboard")),
-            *module.callbacks(config, has_validation=has_val),
-            *callbacks,
-        ]
-        pipeline = dict(batch_size=config["batch_size"], seed=config["seed"])
-        if hasattr(module, "make_datasets"):  # a recipe with its own inputs (concrete_vae)
-            train_ds, val_ds, test_ds = module.make_datasets(data, config)
-        else:
-            train_ds = datasets.make_pipeline(data.x_train, data.y_train, training=True,
-                                              augmentation=data.augmentation, **pipeline)
-            val_ds = datasets.make_pipeline(data.x_val, data.y_val, training=False,
-                                            augmentation="none", **pipeline) if has_val else None
-            test_ds = None
-        if strategy == "multiworker":  # Keras 3's fit fails under it (keras#20585)
-            from keras_zoo.train import multiworker
-
-            if hasattr(module, "make_datasets"):
-                raise ValueError(f"Expected a classification recipe for --strategy multiworker. "
-                                 f"Received: recipe={config['recipe']!r}")
-            multiworker.fit_run(net, data, config, distribution, fit_callbacks, out,
-                                epochs=n_epochs, verbose=_verbose(verbose))
-        else:
-            net.fit(train_ds, validation_data=val_ds, epochs=n_epochs, callbacks=fit_callbacks,
-                    shuffle=False,  # the pipeline shuffles, seeded
-                    verbose=_verbose(verbose))
-
+        checkpoint = zoo_callbacks.Checkpoint(run.join("checkpoints"),
+                                              monitor="val_loss" if has_val else "loss")
+        run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
+                     keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
+                     keras.callbacks.TensorBoard(run.join("tensorboard"))]
+        fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
+                      callbacks=[nan_guard, *(run_files if chief else ()),
+                                 *chosen.callbacks(config, has_validation=has_val), *callbacks],
+                      verbose=_verbose(verbose))
         if nan_guard.nan_at is not None:
-            epoch, batch = nan_guard.nan_at
-            where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
-            last = checkpoint.state["last_epoch"]
-            kept = (f"kept the last good checkpoint {checkpoint.last_path} (epoch {last})"
-                    if last else "no epoch finished, so no checkpoint was written")
-            write_json_atomic({**status, "state": "diverged", "nan_at": where},
-                              os.path.join(out, "status.json"))
-            raise TrainingDiverged(f"Training diverged: the loss or weights became NaN/Inf at "
-                                   f"{where}; {kept}. Try a lower learning rate.")
-
-        if hasattr(module, "write_artifacts"):  # e.g. the VAE's samples.png
-            module.write_artifacts(net, data, config, out)
+            _diverged(run, nan_guard, checkpoint if chief else None)
+        if chief:
+            chosen.write_artifacts(net, data, config, run.path)
     # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
     # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
     # moving statistics; the checkpoint holds their mean).
-    final = keras.saving.load_model(checkpoint.last_path)
-    if test_ds is None:
-        test_ds = datasets.make_pipeline(data.x_test, data.y_test, training=False,
-                                         augmentation="none", **pipeline)
-    test = {k: float(v) for k, v in final.evaluate(test_ds, verbose=0, return_dict=True).items()}
-    if getattr(module, "SAVED_MODEL", True):
-        _export(final, os.path.join(out, "saved_model"))
-    write_json_atomic({**status, "state": "finished", "test": test},
-                      os.path.join(out, "status.json"))
+    final = _final_model(net, checkpoint if chief else None)
+    test = chosen.evaluate(final, data, config)
+    if chief:
+        if chosen.export_after_training:
+            _export(chosen.artifacts(final), run.join("saved_model"))
+        run.update_status(state="finished", test=test)
     return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,
                      epochs=n_epochs)
 
 
-def _export(model, directory):
+def _diverged(run, nan_guard, checkpoint):
+    epoch, batch = nan_guard.nan_at
+    where = f"epoch {epoch + 1}" + ("" if batch is None else f", batch {batch + 1}")
+    if checkpoint is None:  # a multi-worker run's other workers
+        kept = "the chief (worker 0) kept the last good checkpoint"
+    else:
+        last = checkpoint.state["last_epoch"]
+        kept = (f"kept the last good checkpoint {checkpoint.last_path} (epoch {last})"
+                if last else "no epoch finished, so no checkpoint was written")
+        run.update_status(state="diverged", nan_at=where)
+    raise TrainingDiverged(f"Training diverged: the loss or weights became NaN/Inf at "
+                           f"{where}; {kept}. Try a lower learning rate.")
+
+
+def _final_model(net, checkpoint):
+    """The chief's last checkpoint, loaded; on the other workers (which write no run
+    files) the trained model, saved to a scratch file and loaded the same way."""
+    if checkpoint is not None:
+        return keras.saving.load_model(checkpoint.last_path)
+    with tempfile.TemporaryDirectory(prefix="keras-zoo-final-") as scratch:
+        net.save(os.path.join(scratch, "final.keras"))
+        return keras.saving.load_model(os.path.join(scratch, "final.keras"))
+
+
+def _export(artifacts, base):
     from keras_zoo.export import to_saved_model
 
-    to_saved_model(model, directory, version=1, overwrite=True)
+    for artifact in artifacts:
+        directory = base if artifact.name is None else os.path.join(base, artifact.name)
+        to_saved_model(artifact.model, directory, version=1, overwrite=True,
+                       **artifact.saved_model_kwargs)
 
 
 def evaluate(run_dir, *, checkpoint="last", data_dir=None):
-    """Test metrics (a dict) of the `checkpoint` ("last" or "best") of `run_dir`."""
-    config_path = os.path.join(run_dir, "config.json")
-    if not os.path.exists(config_path):
-        raise FileNotFoundError(f"Expected RUN_DIR to be a keras-zoo run directory holding "
-                                f"config.json. Received: run_dir={run_dir!r}")
-    if checkpoint not in ("last", "best"):
-        raise ValueError(f"Expected checkpoint 'last' or 'best'. Received: {checkpoint!r}")
-    path = os.path.join(run_dir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"Expected a checkpoint at {path} (written after the first "
-                                f"epoch). Received: run_dir={run_dir!r} has none")
-    config = _read_json(config_path)
-    data = datasets.load(config["dataset"], data_dir or config["data_dir"],
-                         validation_split=config["validation_split"], seed=config["seed"])
-    model = keras.saving.load_model(path)
-    module = get_recipe(config["recipe"])
-    if hasattr(module, "make_datasets"):
-        return {k: float(v) for k, v in model.evaluate(
-            module.make_datasets(data, config)[2], verbose=0, return_dict=True).items()}
-    expected = tuple(model.input_shape[1:])
-    if any(e is not None and e != r for e, r in zip(expected, data.input_shape)) or len(
-            expected) != len(data.input_shape):
-        raise ValueError(f"Expected test images of shape {expected}. Received: "
-                         f"{data.input_shape} from dataset {config['dataset']!r}")
-    test_ds = datasets.make_pipeline(data.x_test, data.y_test, batch_size=config["batch_size"],
-                                     training=False, augmentation="none")
-    return {k: float(v) for k, v in model.evaluate(test_ds, verbose=0, return_dict=True).items()}
+    """Test metrics (a dict) of the `checkpoint` ("last" or "best") of `run_dir`, as
+    its recipe evaluates them (`data_dir`: the dataset's files, if they moved)."""
+    config, chosen = read_config(run_dir)
+    model = load_checkpoint(run_dir, checkpoint)
+    config = {**config, "data_dir": data_dir or config["data_dir"]}
+    return chosen.evaluate(model, chosen.load_data(config), config)

@@ -6,14 +6,16 @@ A residual unit (He et al. 2015, arXiv:1512.03385, Eq. 1-2) computes
     pre-activation  (v2):  y = merge([shortcut(x), F(x)])      (He et al. 2016,
                                                                arXiv:1603.05027, Fig. 4e)
 
-where F is a stack of bias-free convolutions with batch normalisation. The
+where F is a stack of bias-free convolutions with normalisation. The
 subclasses only say which convolutions F holds (`_conv_specs`) and how many
 channels come out (`_out_channels`); everything else (shortcut options A/B,
-the merge layer, BN settings, padding, config) is written once here.
+the injected merge and normalisation, padding, config) is written once here.
 """
 
 import keras
 from keras import ops
+
+from keras_zoo.layers.norm_layer import check_norm_layer, get_norm_layer
 
 SHORTCUTS = ("projection", "zero_pad", "none")
 
@@ -33,8 +35,8 @@ class ResidualBlock(keras.layers.Layer):
     """
 
     def __init__(self, filters, *, stride=1, preact=False, shortcut="projection", merge=None,
-                 bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal",
-                 kernel_regularizer=None, **kwargs):
+                 norm_layer="batch", bn_epsilon=1e-5, bn_momentum=0.9,
+                 kernel_initializer="he_normal", kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
             raise ValueError(
@@ -48,6 +50,7 @@ class ResidualBlock(keras.layers.Layer):
         self.stride = stride
         self.preact = bool(preact)
         self.shortcut = shortcut
+        self.norm_layer = check_norm_layer(norm_layer)
         self.bn_epsilon = bn_epsilon
         self.bn_momentum = bn_momentum
         self.kernel_initializer = _serialize(kernel_initializer)
@@ -69,6 +72,8 @@ class ResidualBlock(keras.layers.Layer):
         raise NotImplementedError
 
     # -- construction -----------------------------------------------------------------------
+    # Sub-layers inherit `trainable`, so a block rebuilt from a config with trainable=False
+    # (a frozen stage) runs its BatchNormalization in inference mode.
     def _conv(self, filters, kernel_size, stride, name):
         return keras.layers.Conv2D(
             filters, kernel_size, strides=stride,
@@ -76,12 +81,12 @@ class ResidualBlock(keras.layers.Layer):
             # "same" would pad only bottom/right and shift the sampling grid by one pixel.
             padding="same" if stride == 1 else "valid",
             use_bias=False, kernel_initializer=self.kernel_initializer,
-            kernel_regularizer=self.kernel_regularizer, dtype=self.dtype_policy, name=name)
+            kernel_regularizer=self.kernel_regularizer, dtype=self.dtype_policy,
+            trainable=self.trainable, name=name)
 
     def _bn(self, name):
-        return keras.layers.BatchNormalization(
-            epsilon=self.bn_epsilon, momentum=self.bn_momentum, dtype=self.dtype_policy,
-            name=name)
+        return get_norm_layer(self.norm_layer, epsilon=self.bn_epsilon, momentum=self.bn_momentum,
+                              dtype=self.dtype_policy, trainable=self.trainable, name=name)
 
     def _needs_reshape(self, in_channels):
         return self.stride != 1 or in_channels != self._out_channels()
@@ -160,10 +165,9 @@ class ResidualBlock(keras.layers.Layer):
                     x = ops.relu(x)
         if self.shortcut != "none":
             shortcut = self._shortcut_branch(inputs, activated, training)
-            if self.merge._call_has_training_arg:
-                x = self.merge([shortcut, x], training=training)
-            else:
-                x = self.merge([shortcut, x])
+            # `training` is a call-context argument: `Layer.__call__` passes it on only to
+            # a merge whose `call` takes it (Swapout, StochasticDepth), never to Add's.
+            x = self.merge([shortcut, x], training=training)
         return x if self.preact else ops.relu(x)
 
     def compute_output_shape(self, input_shape):
@@ -180,6 +184,7 @@ class ResidualBlock(keras.layers.Layer):
             "preact": self.preact,
             "shortcut": self.shortcut,
             "merge": keras.saving.serialize_keras_object(self.merge),
+            "norm_layer": self.norm_layer,
             "bn_epsilon": self.bn_epsilon,
             "bn_momentum": self.bn_momentum,
             "kernel_initializer": self.kernel_initializer,

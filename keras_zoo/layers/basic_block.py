@@ -28,14 +28,18 @@ class BasicBlock(ResidualBlock):
         merge: a Keras layer called on `[shortcut, residual]`, `keras.layers.Add()` when
             None. Pass `layers.Swapout(...)` or `layers.StochasticDepth(...)` to get those
             networks from the same block.
-        bn_epsilon, bn_momentum: BatchNormalization settings (PyTorch's defaults).
+        norm_layer: the normalisation after (or, pre-activation, before) each conv:
+            `"batch"` (BatchNormalization), `"frozen"` (`FrozenBatchNormalization`: fixed
+            statistics, nothing trains) or `"sync"` (BatchNormalization with statistics
+            across the replicas of a distribution strategy); see `get_norm_layer`.
+        bn_epsilon, bn_momentum: normalisation settings (PyTorch's defaults).
         kernel_initializer: for every convolution; He et al.'s init (Sec. 3.4) by default.
         kernel_regularizer: optional regulariser for every convolution kernel.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: `[batch, H, W, C]` tensor.
-        training: bool, BatchNormalization (and merge) mode.
+        training: bool, normalisation (and merge) mode.
 
     Returns:
         `[batch, ceil(H / stride), ceil(W / stride), filters]` tensor.
@@ -48,11 +52,11 @@ class BasicBlock(ResidualBlock):
     """
 
     def __init__(self, filters, *, stride=1, preact=False, shortcut="projection", merge=None,
-                 bn_epsilon=1e-5, bn_momentum=0.9, kernel_initializer="he_normal",
-                 kernel_regularizer=None, **kwargs):
+                 norm_layer="batch", bn_epsilon=1e-5, bn_momentum=0.9,
+                 kernel_initializer="he_normal", kernel_regularizer=None, **kwargs):
         super().__init__(
             filters, stride=stride, preact=preact, shortcut=shortcut, merge=merge,
-            bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
+            norm_layer=norm_layer, bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
             kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer,
             **kwargs)
 

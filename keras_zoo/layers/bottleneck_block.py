@@ -27,13 +27,13 @@ class BottleneckBlock(ResidualBlock):
         stride_on: `"3x3"` puts the stride on the 3x3 conv (torchvision's "v1.5", the
             default: better accuracy), `"1x1"` on the first 1x1 conv (the paper's Caffe
             models and `keras.applications.ResNet50`).
-        preact, shortcut, merge, bn_epsilon, bn_momentum, kernel_initializer,
+        preact, shortcut, merge, norm_layer, bn_epsilon, bn_momentum, kernel_initializer,
         kernel_regularizer: as in `BasicBlock`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
         inputs: `[batch, H, W, C]` tensor.
-        training: bool, BatchNormalization (and merge) mode.
+        training: bool, normalisation (and merge) mode.
 
     Returns:
         `[batch, ceil(H / stride), ceil(W / stride), expansion * filters]` tensor.
@@ -46,8 +46,9 @@ class BottleneckBlock(ResidualBlock):
     """
 
     def __init__(self, filters, *, expansion=4, stride=1, stride_on="3x3", preact=False,
-                 shortcut="projection", merge=None, bn_epsilon=1e-5, bn_momentum=0.9,
-                 kernel_initializer="he_normal", kernel_regularizer=None, **kwargs):
+                 shortcut="projection", merge=None, norm_layer="batch", bn_epsilon=1e-5,
+                 bn_momentum=0.9, kernel_initializer="he_normal", kernel_regularizer=None,
+                 **kwargs):
         if stride_on not in STRIDE_ON:
             raise ValueError(f"Expected `stride_on` to be one of {STRIDE_ON}. "
                              f"Received: stride_on={stride_on!r}")
@@ -56,7 +57,7 @@ class BottleneckBlock(ResidualBlock):
                 f"Expected `expansion` to be a positive int. Received: expansion={expansion!r}")
         super().__init__(
             filters, stride=stride, preact=preact, shortcut=shortcut, merge=merge,
-            bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
+            norm_layer=norm_layer, bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,
             kernel_initializer=kernel_initializer, kernel_regularizer=kernel_regularizer,
             **kwargs)
         self.expansion = expansion

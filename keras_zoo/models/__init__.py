@@ -1,20 +1,10 @@
 """Model builders of keras_zoo."""
-from keras_zoo.models import nas  # noqa: F401
-from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401
-from keras_zoo.models.resnet import (  # noqa: F401
-    ResNet18,
-    ResNet20,
-    ResNet32,
-    ResNet34,
-    ResNet44,
-    ResNet50,
-    ResNet56,
-    ResNet101,
-    ResNet110,
-    ResNet152,
-    ResNet1202,
-    ResNetBackbone,
+from keras_zoo.models import (
+    nas,  # noqa: F401
+    resnet,  # noqa: F401
 )
+from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401
+from keras_zoo.models.resnet import *  # noqa: F403  (resnet.__all__: ResNet20 ... ResNetBackbone)
 from keras_zoo.models.stochastic_inference import (  # noqa: F401
     has_stochastic_layers,
     sampled_probabilities,

@@ -1,8 +1,10 @@
 """Swapout networks (Singh, Hoiem, Forsyth 2016, arXiv:1605.06465) and their
-stochastic-depth twins, on the pre-activation blocks of `WideResNet`."""
+stochastic-depth twins: the wide pre-activation configuration of `WideResNet`
+with other merges."""
 
 from keras_zoo import layers
-from keras_zoo.models.wide_resnet import build_preact_resnet
+from keras_zoo.models.resnet.resnet_config import cifar_stage_blocks
+from keras_zoo.models.wide_resnet import classifier_or_backbone, preact_cifar_config
 
 MERGES = ("swapout", "stochastic_depth", "add")
 
@@ -19,7 +21,7 @@ VARIANTS = {
 def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge="swapout",
                   seed=None, num_classes=10, input_shape=(32, 32, 3), normalization="cifar10",
                   stem_filters=16, shortcut="projection", classifier_activation="softmax",
-                  kernel_regularizer=None, name=None):
+                  include_top=True, norm_layer="batch", kernel_regularizer=None, name=None):
     """Swapout v2(depth) W x width: a pre-activation CIFAR ResNet whose merges are `Swapout`.
 
     depth = 6n + 2 as in He et al.'s CIFAR nets: a 3x3/16 stem, three stages of
@@ -43,9 +45,12 @@ def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge
         seed: optional int; block i's merge gets seed `seed + i`.
         stem_filters: filters of the stem (16, the CIFAR ResNet stem; the paper
             does not state it).
-        num_classes, input_shape, normalization, shortcut, classifier_activation,
-        kernel_regularizer: see `models.wide_resnet.build_preact_resnet`.
-        name: model name, default `"swapout_{depth}x{width}"` (or the merge's).
+        shortcut: `BasicBlock` shortcut where shapes change (`"projection"` or `"zero_pad"`).
+        num_classes, input_shape, normalization, classifier_activation, include_top,
+        norm_layer, kernel_regularizer: as in `models.WideResNet` (`include_top=False`:
+            the `{"C0", "C1", "C2"}` backbone).
+        name: model name, default `"swapout_{depth}x{width}"` (or the merge's;
+            `"..._backbone"` without top).
 
     Returns:
         A functional `keras.Model` mapping raw pixels to class probabilities.
@@ -56,15 +61,10 @@ def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge
     >>> [b.merge.keep_x for b in model.layers if hasattr(b, "merge")][:2]
     [1.0, 0.9375]
     """
-    if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(f"Expected `depth` = 6n + 2 with n >= 1 (20, 32, 44, ...). "
-                         f"Received: depth={depth!r}")
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"Expected `width` to be a positive int. Received: width={width!r}")
+    stage_blocks = cifar_stage_blocks(depth, 2)
     if merge not in MERGES:
         raise ValueError(f"Expected `merge` to be one of {MERGES}. Received: merge={merge!r}")
-    n = (depth - 2) // 6
-    keeps = layers.keep_schedule(3 * n, keep_final, schedule=schedule)
+    keeps = layers.keep_schedule(sum(stage_blocks), keep_final, schedule=schedule)
 
     def seed_of(i):
         return None if seed is None else seed + i
@@ -76,12 +76,15 @@ def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge
         merges = [layers.StochasticDepth(1.0 - p, seed=seed_of(i), name="merge")
                   for i, p in enumerate(keeps)]
     else:
-        merges = [None] * (3 * n)
+        merges = [None] * len(keeps)
     default_name = {"swapout": "swapout", "stochastic_depth": "stochastic_depth",
                     "add": "preact_resnet"}[merge]
-    return build_preact_resnet(
-        stage_blocks=(n, n, n), stage_filters=(16 * width, 32 * width, 64 * width),
-        merges=merges, stem_filters=stem_filters, num_classes=num_classes,
-        input_shape=input_shape, normalization=normalization, shortcut=shortcut,
-        classifier_activation=classifier_activation, kernel_regularizer=kernel_regularizer,
-        name=name or f"{default_name}_{depth}x{width}")
+    # The merges exist before the graph (as their seeds were drawn before the convs').
+    config = preact_cifar_config(
+        f"{default_name}_{depth}x{width}", stage_blocks, width, stem_filters=stem_filters,
+        shortcut=shortcut, normalization=normalization,
+        merge_fn=lambda index, num_blocks: merges[index], norm_layer=norm_layer,
+        kernel_regularizer=kernel_regularizer)
+    return classifier_or_backbone(config, include_top=include_top, num_classes=num_classes,
+                                  input_shape=input_shape,
+                                  classifier_activation=classifier_activation, name=name)

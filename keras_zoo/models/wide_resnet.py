@@ -3,91 +3,40 @@
 `WideResNet(depth, width)` is WRN-depth-width: a 3x3/16 stem, three stages
 of n = (depth - 4) / 6 pre-activation basic blocks with 16k/32k/64k filters
 on 32/16/8 maps (Table 1), BN-ReLU, global average pooling and a classifier.
-`build_preact_resnet` is the shared builder that `SwapoutResNet` reuses
-with other merges; the blocks themselves are `layers.BasicBlock`.
+It is a configuration of the one ResNet builder (`models.resnet`);
+`preact_cifar_config` is the configuration that `SwapoutResNet` shares.
 """
 
-import keras
-
-from keras_zoo import layers
-
-# WRN's "meanstd" preprocessing: per-channel CIFAR-10 statistics in the [0, 255]
-# scale of the raw inputs (the reference code, pytorch/main.py of
-# szagoruyko/wide-residual-networks).
-CIFAR10_MEAN = (125.3, 123.0, 113.9)
-CIFAR10_STD = (63.0, 62.1, 66.7)
-
-NORMALIZATIONS = {
-    "cifar10": {"mean": CIFAR10_MEAN, "std": CIFAR10_STD},
-    "unit": {"std": 255.0},  # scale [0, 255] to [0, 1]; any channel count
-    "per_pixel": {"per_pixel_mean": True},  # set by ImageNormalization.adapt
-}
+from keras_zoo.models.resnet import ResNetConfig, build_backbone, build_classifier
+from keras_zoo.models.resnet.resnet_config import cifar_stage_blocks, positive_int
 
 
-def _normalization(normalization, channels):
-    if isinstance(normalization, dict):
-        return dict(normalization)
-    if normalization not in NORMALIZATIONS:
-        raise ValueError(f"Expected `normalization` to be one of {sorted(NORMALIZATIONS)} or a "
-                         f"dict of ImageNormalization arguments. "
-                         f"Received: normalization={normalization!r}")
-    if normalization == "cifar10" and channels != 3:
-        raise ValueError("Expected 3-channel inputs for normalization='cifar10'. Received: "
-                         f"{channels} channels; pass normalization='unit' or a dict.")
-    return dict(NORMALIZATIONS[normalization])
+def preact_cifar_config(variant, stage_blocks, width, *, stem_filters=16, shortcut="projection",
+                        normalization="cifar10", merge_fn=None, norm_layer="batch",
+                        kernel_regularizer=None):
+    """The `ResNetConfig` of a wide pre-activation CIFAR net: a 3x3 stem of
+    `stem_filters`, three stages of `stage_blocks` `layers.BasicBlock(preact=True)` with
+    16w/32w/64w filters (w = `width`), the final BN-ReLU."""
+    return ResNetConfig(
+        variant=variant, family="cifar", block="basic", stage_blocks=stage_blocks,
+        stage_filters=tuple(f * positive_int("width", width) for f in (16, 32, 64)),
+        stem_filters=stem_filters, preact=True, shortcut=shortcut, normalization=normalization,
+        merge_fn=merge_fn, norm_layer=norm_layer, kernel_regularizer=kernel_regularizer)
 
 
-def build_preact_resnet(*, stage_blocks, stage_filters, merges, stem_filters=16,
-                        num_classes=10, input_shape=(32, 32, 3), normalization="cifar10",
-                        shortcut="projection", classifier_activation="softmax",
-                        kernel_regularizer=None, name="preact_resnet"):
-    """Pre-activation ResNet of `layers.BasicBlock`s with one merge layer per block.
-
-    Args:
-        stage_blocks: blocks per stage, e.g. `(4, 4, 4)`; stages after the
-            first start with stride 2.
-        stage_filters: filters per stage, e.g. `(160, 320, 640)`.
-        merges: one merge layer (or None for `Add`) per block, first to last.
-        stem_filters: filters of the 3x3 stem convolution.
-        num_classes, input_shape, classifier_activation: the classifier head.
-        normalization: `"cifar10"`, `"unit"`, `"per_pixel"` or a dict of
-            `layers.ImageNormalization` arguments (the layer is named "normalization").
-        shortcut: `BasicBlock` shortcut where shapes change (`"projection"` or `"zero_pad"`).
-        kernel_regularizer: optional regulariser of every convolution and dense kernel.
-
-    Returns:
-        A functional `keras.Model` from raw pixels `[B, H, W, C]` to `[B, num_classes]`.
-    """
-    if len(stage_blocks) != len(stage_filters):
-        raise ValueError("Expected one filter count per stage. Received: "
-                         f"stage_blocks={stage_blocks}, stage_filters={stage_filters}")
-    if len(merges) != sum(stage_blocks):
-        raise ValueError(f"Expected one merge per block ({sum(stage_blocks)}). "
-                         f"Received: {len(merges)} merges")
-    inputs = keras.Input(shape=tuple(input_shape), name="images")
-    norm = _normalization(normalization, input_shape[-1])
-    x = layers.ImageNormalization(**norm, name="normalization")(inputs)
-    x = keras.layers.Conv2D(stem_filters, 3, padding="same", use_bias=False,
-                            kernel_initializer="he_normal",
-                            kernel_regularizer=kernel_regularizer, name="stem_conv")(x)
-    merges = list(merges)
-    for s, (blocks, filters) in enumerate(zip(stage_blocks, stage_filters)):
-        for b in range(blocks):
-            x = layers.BasicBlock(
-                filters, stride=2 if s > 0 and b == 0 else 1, preact=True, shortcut=shortcut,
-                merge=merges.pop(0), kernel_regularizer=kernel_regularizer,
-                name=f"stage{s + 1}_block{b + 1}")(x)
-    x = keras.layers.BatchNormalization(epsilon=1e-5, momentum=0.9, name="final_bn")(x)
-    x = keras.layers.Activation("relu", name="final_relu")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    outputs = keras.layers.Dense(num_classes, activation=classifier_activation,
-                                 kernel_regularizer=kernel_regularizer, name="predictions")(x)
-    return keras.Model(inputs, outputs, name=name)
+def classifier_or_backbone(config, *, include_top, num_classes, input_shape,
+                           classifier_activation, name):
+    """`resnet.build_classifier` of `config`, or with `include_top=False` its
+    `resnet.build_backbone` (the `{"C0", "C1", "C2"}` feature dict)."""
+    if include_top:
+        return build_classifier(config, num_classes, input_shape=input_shape,
+                                classifier_activation=classifier_activation, name=name)
+    return build_backbone(config, input_shape=input_shape, name=name)
 
 
 def WideResNet(depth=28, width=10, *, num_classes=10, input_shape=(32, 32, 3),
-               normalization="cifar10", classifier_activation="softmax",
-               kernel_regularizer=None, name=None):
+               normalization="cifar10", classifier_activation="softmax", include_top=True,
+               norm_layer="batch", kernel_regularizer=None, name=None):
     """WRN-depth-width (Zagoruyko & Komodakis 2016, Table 1), e.g. WRN-28-10.
 
     depth = 6n + 4 counts the stem, 6n block convolutions, the two
@@ -98,9 +47,19 @@ def WideResNet(depth=28, width=10, *, num_classes=10, input_shape=(32, 32, 3),
     Args:
         depth: 6n + 4 (16, 22, 28, 40, ...).
         width: widening factor k; stage filters 16k, 32k, 64k.
-        num_classes, input_shape, normalization, classifier_activation,
-        kernel_regularizer: see `build_preact_resnet`.
-        name: model name, default `"wrn_{depth}_{width}"`.
+        num_classes: classes of the classifier ("fc", then "predictions").
+        input_shape: (H, W, C) of the raw pixels; H and W may be None.
+        normalization: a key of `models.resnet.NORMALIZATIONS` ("cifar10": WRN's
+            per-channel mean/std, "unit", "per_pixel", ...) or a dict of
+            `layers.ImageNormalization` arguments (the layer is named "normalization").
+        classifier_activation: "softmax" or None for logits (float32 either way).
+        include_top: False returns the backbone instead: raw pixels -> `{"C0": ...,
+            "C1": ..., "C2": ...}`, the three stages at strides 1, 2, 4 (the last after
+            the final BN-ReLU), as `models.ResNetBackbone` gives ResNet's.
+        norm_layer: "batch", "frozen" (`layers.FrozenBatchNormalization`) or "sync"
+            (statistics across replicas), for every normalisation.
+        kernel_regularizer: optional regulariser of every convolution and dense kernel.
+        name: model name, default `"wrn_{depth}_{width}"` (`"..._backbone"` without top).
 
     Returns:
         A functional `keras.Model` mapping raw pixels to class probabilities.
@@ -111,14 +70,9 @@ def WideResNet(depth=28, width=10, *, num_classes=10, input_shape=(32, 32, 3),
     >>> model.output_shape
     (None, 10)
     """
-    if not isinstance(depth, int) or depth < 10 or (depth - 4) % 6:
-        raise ValueError(f"Expected `depth` = 6n + 4 with n >= 1 (16, 22, 28, 40, ...). "
-                         f"Received: depth={depth!r}")
-    if not isinstance(width, int) or width < 1:
-        raise ValueError(f"Expected `width` to be a positive int. Received: width={width!r}")
-    n = (depth - 4) // 6
-    return build_preact_resnet(
-        stage_blocks=(n, n, n), stage_filters=(16 * width, 32 * width, 64 * width),
-        merges=[None] * (3 * n), num_classes=num_classes, input_shape=input_shape,
-        normalization=normalization, classifier_activation=classifier_activation,
-        kernel_regularizer=kernel_regularizer, name=name or f"wrn_{depth}_{width}")
+    config = preact_cifar_config(f"wrn_{depth}_{width}", cifar_stage_blocks(depth, 4), width,
+                                 normalization=normalization, norm_layer=norm_layer,
+                                 kernel_regularizer=kernel_regularizer)
+    return classifier_or_backbone(config, include_top=include_top, num_classes=num_classes,
+                                  input_shape=input_shape,
+                                  classifier_activation=classifier_activation, name=name)

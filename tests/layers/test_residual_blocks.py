@@ -1,14 +1,19 @@
 """BasicBlock / BottleneckBlock: harness checks, a NumPy reference of the unit
 equations (He et al. 2015 Eq. 1-2, He et al. 2016 Fig. 4e), shortcut options,
-merge injection, mixed precision, MirroredStrategy and errors."""
+merge and normalisation injection, frozen blocks, mixed precision, MirroredStrategy
+(synchronised statistics) and errors."""
+
+import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_zoo.layers import BasicBlock, BottleneckBlock
+from keras_zoo.layers import BasicBlock, BottleneckBlock, FrozenBatchNormalization
 from tests.harness import run_layer_test
+
+EPS32 = float(np.finfo(np.float32).eps)
 
 # ---------------------------------------------------------------- NumPy reference
 
@@ -59,7 +64,7 @@ def np_block(block, x):
 
 def randomise_bn(layer, rng):
     for sub in layer._flatten_layers():
-        if isinstance(sub, keras.layers.BatchNormalization):
+        if isinstance(sub, (keras.layers.BatchNormalization, FrozenBatchNormalization)):
             shape = sub.gamma.shape
             sub.set_weights([rng.uniform(0.5, 1.5, shape), rng.normal(0, 0.3, shape),
                              rng.normal(0, 0.3, shape), rng.uniform(0.5, 1.5, shape)])
@@ -78,6 +83,8 @@ CASES = [
     (BottleneckBlock, {"filters": 4, "preact": True}, 8, (2, 7, 7, 16)),
     (BottleneckBlock, {"filters": 2, "expansion": 2, "shortcut": "zero_pad", "stride": 2},
      3, (2, 4, 4, 4)),
+    (BasicBlock, {"filters": 16, "stride": 2, "norm_layer": "frozen"}, 8, (2, 4, 4, 16)),
+    (BottleneckBlock, {"filters": 4, "preact": True, "norm_layer": "sync"}, 8, (2, 7, 7, 16)),
 ]
 
 
@@ -116,6 +123,8 @@ def test_zero_pad_shortcut_is_subsampled_input_plus_zero_channels():
     for bn in block.bns:
         bn.set_weights([np.zeros(6), np.zeros(6), np.zeros(6), np.ones(6)])
     y = np.asarray(block(x, training=False))
+    # Exact: the residual branch is exactly zero (zero kernels, gamma and beta), and
+    # relu(x + 0) reproduces the bits of x >= 0.
     np.testing.assert_array_equal(y[..., :3], x[:, ::2, ::2])
     np.testing.assert_array_equal(y[..., 3:], 0.0)
 
@@ -190,7 +199,89 @@ def test_fit_inside_mirrored_strategy(mirrored_strategy):
     assert len(strategy.experimental_local_results(kernel)) == 2  # mirrored on both devices
 
 
+@pytest.mark.parametrize("norm_layer, cls, synchronized", [
+    ("batch", keras.layers.BatchNormalization, False),
+    ("frozen", FrozenBatchNormalization, None),
+    ("sync", keras.layers.BatchNormalization, True),
+])
+def test_norm_layer_is_injected_into_every_normalisation(norm_layer, cls, synchronized):
+    block = BottleneckBlock(4, stride=2, norm_layer=norm_layer, bn_epsilon=1e-3)
+    block(np.ones((1, 8, 8, 8), "float32"))
+    norms = block.bns + [block.shortcut_bn]
+    assert all(type(n) is cls and n.epsilon == 1e-3 for n in norms)
+    if synchronized is not None:
+        assert all(n.synchronized == synchronized for n in norms)
+    assert BottleneckBlock.from_config(block.get_config()).norm_layer == norm_layer
+    convs = sum(int(np.prod(c.kernel.shape)) for c in block.convs + [block.shortcut_conv])
+    trainable = sum(int(np.prod(w.shape)) for w in block.trainable_weights)
+    # Frozen normalisation trains nothing: only the convolution kernels train.
+    assert (trainable == convs) == (norm_layer == "frozen")
+
+
+def test_frozen_norm_layer_gives_one_map_in_training_and_inference():
+    rng = np.random.default_rng(5)
+    block = BasicBlock(8, stride=2, norm_layer="frozen")
+    x = rng.normal(size=(2, 6, 6, 4)).astype("float32")
+    block(x)
+    randomise_bn(block, rng)
+    # The same graph but for the ignored training flag: the float32 rounding of one
+    # forward pass (~10 ulps of outputs of order 1) bounds any difference.
+    np.testing.assert_allclose(np.asarray(block(x, training=True)),
+                               np.asarray(block(x, training=False)), atol=32 * EPS32,
+                               rtol=32 * EPS32)
+    np.testing.assert_allclose(np.asarray(block(x, training=False)),
+                               np_block(block, x.astype("float64")), atol=2e-5, rtol=1e-4)
+
+
+def test_an_untrainable_block_is_frozen_after_a_round_trip(tmp_path):
+    """`trainable=False` reaches the block's sub-layers, also when Keras rebuilds the block
+    from its config: no weight trains and BatchNormalization runs in inference mode."""
+    rng = np.random.default_rng(6)
+    inputs = keras.Input((6, 6, 4))
+    block = BasicBlock(8, stride=2, trainable=False)
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling2D()(block(inputs)))
+    model = keras.Model(inputs, outputs)
+    path = os.path.join(tmp_path, "frozen.keras")
+    model.save(path)
+    for net in (model, keras.saving.load_model(path)):
+        frozen = net.layers[1]
+        assert not frozen.trainable_weights and not any(bn.trainable for bn in frozen.bns)
+        before = [np.array(w) for w in frozen.weights]
+        net.compile(keras.optimizers.SGD(0.1), "mse")
+        net.fit(rng.normal(size=(4, 6, 6, 4)), rng.normal(size=(4, 1)), verbose=0)
+        for b, w in zip(before, frozen.weights):  # never assigned: the same bits
+            np.testing.assert_array_equal(b, np.array(w), err_msg=w.path)
+
+
+@pytest.mark.parametrize("norm_layer", ["batch", "sync"])
+def test_sync_norm_layer_shares_statistics_across_replicas(norm_layer, mirrored_strategy):
+    strategy = mirrored_strategy
+    rng = np.random.default_rng(7)
+    # The two replicas see different data: channel means near 0 and near 4.
+    per_replica = [rng.normal(4.0 * r, 1.0, (2, 4, 4, 3)).astype("float32") for r in range(2)]
+    with strategy.scope():
+        # Pre-activation: bn1 normalises the block input itself; momentum 0 makes the
+        # moving mean after one step the step's batch mean.
+        block = BasicBlock(3, preact=True, norm_layer=norm_layer, bn_momentum=0.0)
+        block.build((None, 4, 4, 3))
+    inputs = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(per_replica[context.replica_id_in_sync_group]))
+    tf.function(lambda x: strategy.run(lambda t: block(t, training=True), args=(x,)))(inputs)
+    moving = [np.asarray(v) for v in
+              strategy.experimental_local_results(block.bns[0].moving_mean.value)]
+    both = np.concatenate(per_replica).mean(axis=(0, 1, 2))
+    own = [x.mean(axis=(0, 1, 2)) for x in per_replica]
+    expected = [both, both] if norm_layer == "sync" else own
+    # A float32 mean of 32 (or 64) values is within 64 eps max|x| of the exact mean; the
+    # per-replica and the global means differ by ~2.
+    tolerance = 64 * EPS32 * np.abs(per_replica).max()
+    for replica, (got, want) in enumerate(zip(moving, expected)):
+        np.testing.assert_allclose(got, want, atol=tolerance, err_msg=f"replica {replica}")
+    assert np.abs(own[0] - both).min() > 1.0  # the two cases are far apart
+
+
 @pytest.mark.parametrize("kwargs,match", [
+    ({"filters": 8, "norm_layer": "group"}, "Expected `norm_layer` to be one of"),
     ({"filters": 8, "shortcut": "option_a"}, "shortcut"),
     ({"filters": 0}, "filters"),
     ({"filters": 8, "stride": 0}, "stride"),

@@ -12,6 +12,7 @@ from keras_zoo.train.datasets.binarized import load_binarized, make_binarized_pi
 
 from keras_zoo import models
 from tests.harness import assert_config_matches_signature, run_model_test
+from tests.models.rounding import assert_close_up_to_rounding
 
 SMALL = dict(image_shape=(8, 8, 1), hidden_units=(16,), iw_samples=7)
 
@@ -33,8 +34,9 @@ def test_round_trip_fit_and_config(kwargs, tmp_path):
     assert restored.kl == kwargs["kl"] and restored.iw_samples == 7
     assert model.encoder.output_shape == (None, 3, 4)
     assert model.decoder.output_shape == (None, 8, 8, 1)
-    # Inference is deterministic: the argmax code, decoded.
-    np.testing.assert_array_equal(model.predict(x, verbose=0), model.predict(x, verbose=0))
+    # Inference is deterministic: the argmax code, decoded (a sampled code would move the
+    # decoded means by far more than rounding).
+    assert_close_up_to_rounding(model.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_annealed_temperature_and_optimizer_survive_saving(tmp_path):

@@ -1,12 +1,17 @@
 """ResNet family: parameter counts against the paper and torchvision, variants,
-backbone pyramid, serialisation, mixed precision, errors, keras.applications interop."""
+backbone pyramid and its layer names, the config value, injected normalisation,
+freeze_at, serialisation, mixed precision, errors, keras.applications interop."""
+
+import dataclasses
+import inspect
+import os
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_zoo import models
+from keras_zoo import layers, models
 from keras_zoo.models import resnet
 from tests.harness import run_model_test
 
@@ -67,6 +72,7 @@ def test_cifar_round_trip_fit_and_per_pixel_mean(tmp_path):
                                x.mean(axis=0), rtol=1e-6)
     assert len(model.losses) == 19 + 1  # weight decay on every kernel, FC included
     restored = run_model_test(model, x, y, tmp_path, loss="sparse_categorical_crossentropy")
+    # Exact: a weight is copied through the file.
     np.testing.assert_array_equal(np.asarray(restored.get_layer("normalization").pixel_mean),
                                   np.asarray(model.get_layer("normalization").pixel_mean))
 
@@ -120,6 +126,7 @@ def test_mixed_bfloat16_keeps_float32_probabilities():
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert probs.dtype == tf.float32
+    # A float32 softmax over 10 classes sums to 1 within ~10 ulps (eps = 1.19e-7).
     np.testing.assert_allclose(np.asarray(probs).sum(axis=-1), 1.0, atol=1e-6)
 
 
@@ -133,7 +140,162 @@ def test_gradients_reach_every_trainable_weight():
         assert grad is not None and float(tf.reduce_max(tf.abs(grad))) > 0, var.path
 
 
+def test_backbone_layer_names_stay_what_weight_interop_relies_on():
+    # models/resnet/keras_applications.py and Mask R-CNN's from_torchvision find layers so.
+    backbone = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3), norm_layer="frozen")
+    blocks = [f"conv{level}_block{j}" for level, n in zip(range(2, 6), (3, 4, 6, 3))
+              for j in range(1, n + 1)]
+    assert [layer.name for layer in backbone.layers] == [
+        "images", "normalization", "conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu",
+        "pool1_pad", "pool1_pool", *blocks]
+    block = backbone.get_layer("conv3_block1")
+    assert [c.name for c in block.convs] == ["conv1", "conv2", "conv3"]
+    assert [b.name for b in block.bns] == ["bn1", "bn2", "bn3"]
+    assert (block.shortcut_conv.name, block.shortcut_bn.name) == ("shortcut_conv", "shortcut_bn")
+    preact = [layer.name for layer in models.ResNetBackbone("resnet18", preact=True).layers]
+    assert preact[-2:] == ["post_bn", "post_relu"] and "conv1_bn" not in preact
+    cifar = [layer.name for layer in models.ResNet20().layers]
+    assert cifar == ["images", "normalization", "conv1_conv", "conv1_bn", "conv1_relu",
+                     *[f"stage{s}_block{j}" for s in (1, 2, 3) for j in (1, 2, 3)],
+                     "avg_pool", "fc", "predictions"]
+
+
+def test_factories_have_explicit_signatures_with_the_paper_defaults():
+    families = {
+        models.ResNet20: {"num_classes": 10, "input_shape": (32, 32, 3),  # Sec. 4.2
+                          "shortcut": "zero_pad", "normalization": "per_pixel"},
+        models.ResNet50: {"num_classes": 1000, "input_shape": (224, 224, 3),  # Table 1
+                          "shortcut": "projection", "normalization": "torch"},
+    }
+    for factory, paper in families.items():
+        params = inspect.signature(factory).parameters
+        assert {name: params[name].default for name in paper} == paper
+        assert params["norm_layer"].default == "batch" and params["freeze_at"].default == 0
+        assert not any(p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) for p in params.values())
+    assert [models.ResNet50.__name__, models.ResNet1202.__name__] == ["ResNet50", "ResNet1202"]
+    assert all(getattr(models, f.__name__) is f for f in resnet.FACTORIES.values())
+
+
+def test_one_frozen_config_value_builds_the_graph():
+    config = resnet.ResNetConfig.from_variant("resnet18", preact=True, width=2,
+                                              norm_layer="frozen", freeze_at=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.preact = False
+    assert (config.family, config.block, config.stage_blocks) == ("imagenet", "basic",
+                                                                  (2, 2, 2, 2))
+    assert config.stage_filters == (128, 256, 512, 1024) and config.stem_filters == 128
+    assert (config.shortcut, config.normalization) == ("projection", "torch")  # Sec. 3.3
+    built = resnet.build_backbone(config, input_shape=(32, 32, 3))
+    same = models.ResNetBackbone("resnet18", input_shape=(32, 32, 3), preact=True, width=2,
+                                 norm_layer="frozen", freeze_at=3)
+    assert [layer.name for layer in built.layers] == [layer.name for layer in same.layers]
+    assert trainable_count(built) == trainable_count(same) > 0
+
+
+def normalisations(model):
+    """Every normalisation layer of a ResNet-family model: stem, blocks, final."""
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, (layers.BasicBlock, layers.BottleneckBlock)):
+            found += layer.bns + [layer.shortcut_bn] * (layer.shortcut_bn is not None)
+        elif isinstance(layer, (keras.layers.BatchNormalization, layers.FrozenBatchNormalization)):
+            found.append(layer)
+    return found
+
+
+FAMILY = {
+    "ResNet20": lambda **kw: models.ResNet20(input_shape=(8, 8, 3), **kw),
+    "ResNet18-preact": lambda **kw: models.ResNet18(num_classes=3, input_shape=(32, 32, 3),
+                                                    preact=True, **kw),
+    "ResNetBackbone50": lambda **kw: models.ResNetBackbone("resnet50", input_shape=(32, 32, 3),
+                                                           **kw),
+    "WideResNet": lambda **kw: models.WideResNet(10, 1, input_shape=(8, 8, 3), **kw),
+    "SwapoutResNet": lambda **kw: models.SwapoutResNet(8, 1, input_shape=(8, 8, 3), **kw),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILY))
+def test_norm_layer_reaches_every_normalisation_of_every_factory(family):
+    batch = FAMILY[family]()
+    frozen = FAMILY[family](norm_layer="frozen")
+    sync = FAMILY[family](norm_layer="sync")
+    assert len(normalisations(frozen)) == len(normalisations(batch)) > 0
+    assert all(type(n) is keras.layers.BatchNormalization and not n.synchronized
+               for n in normalisations(batch))
+    assert all(isinstance(n, layers.FrozenBatchNormalization) for n in normalisations(frozen))
+    assert all(n.synchronized for n in normalisations(sync))
+    # Frozen statistics and affine maps: only the convolutions (and the FC) train.
+    affine = sum(2 * int(n.gamma.shape[0]) for n in normalisations(batch))
+    assert trainable_count(sync) == trainable_count(batch)
+    assert trainable_count(frozen) == trainable_count(batch) - affine
+
+
+def _bottleneck_stage(blocks, in_channels, width):
+    """Trainable parameters of one torchvision bottleneck stage: bias-free 1x1-3x3-1x1
+    convs, BN gamma/beta, a 1x1 projection (with BN) in the first block (Table 1)."""
+    out = 4 * width
+    body = width * width * 9 + width * out + 2 * (2 * width + out)
+    return (in_channels * width + in_channels * out + 2 * out + body
+            + (blocks - 1) * (out * width + body))
+
+
+# ResNet-50 (Table 1): the stem (7x7/2 conv, BN), conv2_x ... conv5_x.
+RESNET50_STEM = 7 * 7 * 3 * 64 + 2 * 64
+RESNET50_STAGES = [_bottleneck_stage(3, 64, 64), _bottleneck_stage(4, 256, 128),
+                   _bottleneck_stage(6, 512, 256), _bottleneck_stage(3, 1024, 512)]
+
+
+@pytest.mark.parametrize("freeze_at", range(6))
+def test_freeze_at_trainable_counts_of_resnet50(freeze_at):
+    total = RESNET50_STEM + sum(RESNET50_STAGES) + 2048 * 1000 + 1000
+    assert total == 25_557_032  # the reference layout is torchvision's count
+    frozen = (RESNET50_STEM if freeze_at else 0) + sum(RESNET50_STAGES[:max(0, freeze_at - 1)])
+    with keras.StatelessScope():
+        model = models.ResNet50(freeze_at=freeze_at)
+    assert trainable_count(model) == total - frozen
+
+
+def test_freeze_at_keeps_frozen_weights_through_fit_and_round_trip(tmp_path):
+    """freeze_at=2 (torchvision's trainable_backbone_layers=3): the stem and conv2_x keep
+    every weight, their BN statistics included (inference mode); the rest trains."""
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 3, (4,))
+    model = models.ResNet50(num_classes=3, input_shape=(32, 32, 3), freeze_at=2,
+                            classifier_activation=None)
+    path = os.path.join(tmp_path, "frozen.keras")
+    model.save(path)
+    frozen_names = {"conv1_conv", "conv1_bn", "conv2_block1", "conv2_block2", "conv2_block3"}
+    for net in (model, keras.saving.load_model(path)):
+        assert trainable_count(net) == trainable_count(model)
+        before = {w.path: np.array(w) for w in net.weights}
+        net.compile(keras.optimizers.SGD(0.01),
+                    keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        net.fit(x, y, batch_size=4, verbose=0)
+        for w in net.weights:
+            layer = w.path.split("/")[0]
+            if layer in frozen_names:  # never assigned: the same bits
+                np.testing.assert_array_equal(np.array(w), before[w.path], err_msg=w.path)
+            elif w.trainable or "moving" in w.path:
+                assert np.abs(np.array(w) - before[w.path]).max() > 0, w.path
+
+
+def test_freeze_at_on_a_cifar_backbone():
+    full = trainable_count(models.ResNetBackbone("resnet20"))
+    assert trainable_count(models.ResNetBackbone("resnet20", freeze_at=1)) == (
+        full - (3 * 3 * 3 * 16 + 2 * 16))  # the 3x3/16 stem conv and its BN
+    assert trainable_count(models.ResNetBackbone("resnet20", freeze_at=4)) == 0
+
+
 @pytest.mark.parametrize("call,match", [
+    (lambda: models.ResNet50(freeze_at=6),
+     r"Expected `freeze_at` to be an int in \[0, 5\].*Received: freeze_at=6"),
+    (lambda: models.ResNetBackbone("resnet20", freeze_at=-1),
+     r"Expected `freeze_at` to be an int in \[0, 4\].*Received: freeze_at=-1"),
+    (lambda: models.ResNet18(freeze_at=True), r"Received: freeze_at=True"),
+    (lambda: models.ResNet20(norm_layer="group"),
+     r"Expected `norm_layer` to be one of \('batch', 'frozen', 'sync'\)"),
+    (lambda: models.ResNet20(width=0), r"Expected `width` to be a positive int"),
     (lambda: models.ResNetBackbone("resnet21"), r"resnet20.*resnet1202.*resnet18.*resnet152"),
     (lambda: models.ResNet50(input_shape=(224, 224)), r"Expected input_shape=.*\(224, 224, 3\)"),
     (lambda: models.ResNet50(input_shape=(16, 16, 3)), r"height, width >= 32"),

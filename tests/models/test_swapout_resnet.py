@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from keras_zoo import layers, models
-from tests.harness import assert_outputs_close, run_model_test
+from tests.harness import assert_outputs_close
+from tests.models.rounding import assert_close_up_to_rounding, assert_round_trip
 
 TINY = {"input_shape": (8, 8, 1), "normalization": "unit", "num_classes": 4}
 
@@ -47,16 +48,19 @@ def test_twins_share_the_network_and_differ_in_the_merge():
 @pytest.mark.parametrize("merge", ["swapout", "stochastic_depth"])
 def test_round_trip_and_fit_under_mirrored_strategy(merge, tmp_path, mirrored_strategy):
     strategy = mirrored_strategy
-    with strategy.scope():
-        model = models.SwapoutResNet(8, 1, merge=merge, seed=3, **TINY)
+    with strategy.scope():  # logits: softmax would hide differences
+        model = models.SwapoutResNet(8, 1, merge=merge, seed=3, classifier_activation=None,
+                                     **TINY)
         model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9),
-                      loss="sparse_categorical_crossentropy")
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     x = _images(8).astype("float32")
     y = np.random.default_rng(1).integers(0, 4, (8,))
-    restored = run_model_test(model, x, y, tmp_path)
+    restored = assert_round_trip(model, x, tmp_path)  # the reload predicts on one device
     assert [type(m) for m in _merges(restored)] == [type(m) for m in _merges(model)]
+    history = model.fit(x, y, epochs=1, batch_size=len(x), verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
     # Deterministic inference is deterministic.
-    assert_outputs_close(model.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert_close_up_to_rounding(model.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
 def test_stochastic_inference_averages_sampled_passes():
@@ -70,7 +74,7 @@ def test_stochastic_inference_averages_sampled_passes():
     assert np.abs(one - deterministic).max() > 1e-4  # masks were sampled
     # The mode switch is restored and never leaks into model.predict.
     assert not any(m.stochastic_inference for m in _merges(model))
-    assert_outputs_close(model.predict(x, verbose=0), deterministic)
+    assert_close_up_to_rounding(model.predict(x, verbose=0), deterministic)
 
 
 def test_keep_probability_one_makes_sampling_deterministic():
@@ -89,7 +93,7 @@ def test_stochastic_mode_switches_predict_and_restores():
         sampled = model.predict(x, verbose=0)
     assert not any(m.stochastic_inference for m in merges)
     assert np.abs(sampled - deterministic).max() > 1e-4
-    assert_outputs_close(model.predict(x, verbose=0), deterministic)
+    assert_close_up_to_rounding(model.predict(x, verbose=0), deterministic)
 
 
 def test_serving_fn_in_a_saved_model_takes_num_samples(tmp_path):
@@ -117,8 +121,33 @@ def test_serving_fn_in_a_saved_model_takes_num_samples(tmp_path):
         served(images=x, num_samples=tf.constant(0, tf.int32))
 
 
+def test_backbone_view_keeps_the_merges():
+    backbone = models.SwapoutResNet(8, 1, seed=1, include_top=False, **TINY)
+    assert backbone.name == "swapout_8x1_backbone"
+    assert {k: tuple(v.shape) for k, v in backbone.output.items()} == {
+        "C0": (None, 8, 8, 16), "C1": (None, 4, 4, 32), "C2": (None, 2, 2, 64)}
+    assert [m.keep_x for m in _merges(backbone)] == layers.keep_schedule(3, 0.5)
+    x = _images()
+    features = backbone.predict(x, verbose=0)["C2"]
+    with models.stochastic_mode(backbone):  # the merges still sample in a backbone
+        assert np.abs(backbone.predict(x, verbose=0)["C2"] - features).max() > 1e-4
+
+
+@pytest.mark.parametrize("norm_layer", ["frozen", "sync"])
+def test_norm_layer_reaches_every_normalisation(norm_layer):
+    model = models.SwapoutResNet(8, 1, norm_layer=norm_layer, **TINY)
+    norms = [bn for b in model.layers if isinstance(b, layers.BasicBlock) for bn in b.bns]
+    norms.append(model.get_layer("post_bn"))
+    if norm_layer == "frozen":
+        assert all(isinstance(n, layers.FrozenBatchNormalization) for n in norms)
+    else:
+        assert all(n.synchronized for n in norms)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"depth": 21}, "Expected `depth` = 6n \\+ 2"),
+    ({"width": 0}, "Expected `width` to be a positive int"),
+    ({"norm_layer": "group"}, "Expected `norm_layer` to be one of"),
     ({"merge": "dropout"}, "Expected `merge` to be one of"),
     ({"keep_final": 2.0}, "Expected `final` to be a float in"),
 ])

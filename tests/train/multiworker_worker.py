@@ -4,8 +4,10 @@ single-process reference with --workers omitted).
     python tests/train/multiworker_worker.py OUT [--workers h:p,h:p --task-index I]
         [--backup-every N] [--sleep S]
 
-Trains `small_model` on the first 192 digits, augmented ("cifar"), with
-global batch 32 for 2 epochs (12 steps) and writes OUT/weights-<task>.npz and
+OUT is this host's own run directory (each worker gets another one, as on
+machines that share no disk). Trains `small_model` on the first 192 digits,
+augmented ("cifar"), with global batch 32 for 2 epochs (12 steps), backing
+up in OUT/backup (the chief only), and writes OUT/weights-<task>.npz and
 OUT/steps-<task>.txt (optimizer steps, the step it resumed from, last loss).
 """
 
@@ -21,6 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras_zoo.train import datasets, multiworker  # noqa: E402
+from keras_zoo.train.datasets import Examples  # noqa: E402
 
 GLOBAL_BATCH, EPOCHS, EXAMPLES = 32, 2, 192
 AUGMENTATION = "cifar"  # pad, crop and flip: every random op of datasets.augment
@@ -34,6 +37,26 @@ def small_model():
     h = keras.layers.GlobalAveragePooling2D()(h)
     out = keras.layers.Dense(10, activation="softmax", kernel_initializer=init)(h)
     return keras.Model(inp, out)
+
+
+def compiled_model():
+    model = small_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def examples():
+    data = datasets.load("digits")
+    return Examples((data.x_train[:EXAMPLES].astype("float32"), data.y_train[:EXAMPLES]),
+                    batch_size=GLOBAL_BATCH, augmentation=AUGMENTATION)
+
+
+class _Start(keras.callbacks.Callback):
+    """The optimizer step training starts at (after a restore)."""
+
+    def on_train_begin(self, logs=None):
+        self.step = int(self.model.optimizer.iterations.numpy())
 
 
 class _Slow(keras.callbacks.Callback):
@@ -57,25 +80,20 @@ def main():
         strategy = multiworker.multiworker_strategy(args.workers, args.task_index)
     else:
         strategy = tf.distribute.get_strategy()
-    data = datasets.load("digits")
-    x, y = data.x_train[:EXAMPLES].astype("float32"), data.y_train[:EXAMPLES]
     with strategy.scope():
-        model = small_model()
-        model.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9),
-                      loss="sparse_categorical_crossentropy")
-    backup = os.path.join(args.out, "backup")
-    latest = tf.train.latest_checkpoint(backup)
-    start = int(tf.train.load_variable(latest, "step/.ATTRIBUTES/VARIABLE_VALUE")) if latest else 0
+        model = compiled_model()
+    os.makedirs(args.out, exist_ok=True)
+    start = _Start()
     history = multiworker.fit_distributed(
-        model, x, y, strategy=strategy, global_batch_size=GLOBAL_BATCH, epochs=EPOCHS,
-        augmentation=AUGMENTATION, backup_dir=backup, backup_every=args.backup_every,
-        metrics=["sparse_categorical_accuracy"],
-        callbacks=[_Slow(args.sleep)] if args.sleep else [], verbose=0,
+        model, examples(), strategy=strategy, epochs=EPOCHS,
+        backup_dir=os.path.join(args.out, "backup"), backup_every=args.backup_every,
+        callbacks=[start, *([_Slow(args.sleep)] if args.sleep else [])], verbose=0,
         checkpoint_path=os.path.join(args.out, "last.keras"))
     np.savez(os.path.join(args.out, f"weights-{args.task_index}.npz"),
              *[np.asarray(w) for w in model.get_weights()])
     with open(os.path.join(args.out, f"steps-{args.task_index}.txt"), "w") as f:
-        f.write(f"{int(model.optimizer.iterations.numpy())} {start} {history['loss'][-1]}\n")
+        f.write(f"{int(model.optimizer.iterations.numpy())} {start.step} "
+                f"{history['loss'][-1]}\n")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     assert checkpoint.state["last_epoch"] == 2
     restored = keras.saving.load_model(checkpoint.last_path)
     for got, want in zip(restored.get_weights(), snapshot.weights[1]):
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, want)  # weights saved and loaded: copied, exact
     assert np.isfinite(keras.saving.load_model(checkpoint.best_path).get_weights()[0]).all()
     state = json.loads((tmp_path / "checkpoints" / "state.json").read_text())
     assert state["last_epoch"] == 2 and state["best_epoch"] in (1, 2)
@@ -86,7 +86,7 @@ def test_nan_weights_after_last_batch_are_caught_at_epoch_end(tmp_path):
     assert checkpoint.state["last_epoch"] == 1
     for got, want in zip(keras.saving.load_model(checkpoint.last_path).get_weights(),
                          snapshot.weights[0]):
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, want)  # copied weights: exact
     # The backup was deleted at train end (run ended); it never held NaN: check the save path.
     assert not os.path.exists(tmp_path / "backup")
 
@@ -104,4 +104,4 @@ def test_backup_skips_non_finite_epochs(tmp_path):
     model.layers[0].kernel.assign(np.zeros((4, 3), "float32"))
     model.load_weights(str(tmp_path / "backup" / "latest.weights.h5"))
     for got, want in zip(model.get_weights(), good):
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, want)  # copied weights: exact

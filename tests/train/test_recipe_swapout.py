@@ -3,26 +3,28 @@
 import functools
 
 import numpy as np
-from keras_zoo.train import datasets, registry
+from keras_zoo.train import datasets, recipes, registry
 from keras_zoo.train.recipes import swapout
 
 from keras_zoo import layers, models
 
+RECIPE = recipes.get("swapout")
+
 
 def test_config_is_the_papers():
-    config = swapout.get_config("swapout-32x4")
+    config = RECIPE.get_config("swapout-32x4")
     assert config["batch_size"] == 128 and config["epochs"] == 256
     assert config["momentum"] == 0.9 and config["weight_decay"] == 1e-4
     assert config["learning_rate"] == 0.1 and config["stochastic_samples"] == 30
-    tiny = swapout.get_config("swapout-32x4", tiny=True)
+    tiny = RECIPE.get_config("swapout-32x4", tiny=True)
     assert tiny["epochs"] == 1 and tiny["batch_size"] == 32
 
 
 def test_learning_rate_drops_after_epochs_192_and_224():
-    config = swapout.get_config()
+    config = RECIPE.get_config()
     per_epoch = 391  # ceil(50000 / 128)
     model = models.SwapoutResNet(8, 1)
-    swapout.compile_model(model, config, steps_per_epoch=per_epoch)
+    RECIPE.compile_model(model, config, steps_per_epoch=per_epoch)
     schedule = model.optimizer._learning_rate  # the StepSchedule (Keras keeps it private)
     for step, expected in [(0, 0.1), (192 * per_epoch - 1, 0.1), (192 * per_epoch, 0.01),
                            (224 * per_epoch - 1, 0.01), (224 * per_epoch, 0.001)]:
@@ -41,7 +43,7 @@ def test_registry_names_the_paper_nets_and_twins():
 def test_build_model_normalises_a_one_channel_dataset():
     data = datasets.load("digits")
     builder = functools.partial(models.SwapoutResNet, depth=8, width=1, merge="swapout")
-    model = swapout.build_model(builder, data, swapout.get_config(tiny=True))
+    model = RECIPE.build_model(builder, data, RECIPE.get_config(tiny=True))
     norm = model.get_layer("normalization")
     assert norm.per_pixel_mean
     np.testing.assert_allclose(np.asarray(norm.pixel_mean.numpy()),

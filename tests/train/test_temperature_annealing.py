@@ -21,6 +21,7 @@ def _model():
 def test_schedule_values():
     cb = TemperatureAnnealing(initial_temperature=1.0, min_temperature=0.5, rate=1e-4,
                               update_every=1000)
+    # Python floats (IEEE double, the same everywhere): exp(-0) and the floor are exact.
     assert cb.temperature_at(0) == 1.0
     assert cb.temperature_at(999) == 1.0  # held between updates
     assert cb.temperature_at(1500) == pytest.approx(math.exp(-0.1))

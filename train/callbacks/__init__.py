@@ -13,10 +13,9 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 """
 
 from .backup_and_restore import BackupAndRestore
-from .checkpoint import Checkpoint, write_json_atomic
+from .checkpoint import Checkpoint
 from .temperature_annealing import TemperatureAnnealing
 from .terminate_on_nan import TerminateOnNaN
 from .warmup import Warmup
 
-__all__ = ["BackupAndRestore", "Checkpoint", "TemperatureAnnealing", "TerminateOnNaN", "Warmup",
-           "write_json_atomic"]
+__all__ = ["BackupAndRestore", "Checkpoint", "TemperatureAnnealing", "TerminateOnNaN", "Warmup"]

@@ -1,10 +1,10 @@
 """`Checkpoint`: the last and the best model of a run, written atomically."""
 
-import json
 import math
 import os
 
 import keras
+from keras_zoo.train.atomic_files import atomic_path, read_json, write_json_atomic
 
 from ._finite import is_finite
 
@@ -12,8 +12,9 @@ from ._finite import is_finite
 class Checkpoint(keras.callbacks.Callback):
     """Saves ``last.keras`` every epoch and ``best.keras`` when `monitor` improves.
 
-    Files are written to a temporary name and renamed into place, so a run
-    killed mid-write leaves the previous file intact. Non-finite weights or
+    Files are written to a temporary name, flushed to disk and renamed into
+    place (`atomic_files.atomic_path`), so a run killed mid-write, or a full
+    disk, leaves the previous file intact and no temporary file behind. Non-finite weights or
     loss are never written: after a NaN the last good checkpoint remains.
     ``state.json`` beside them records the epoch of each file and the best
     value, so a resumed run keeps comparing against the earlier best.
@@ -46,8 +47,8 @@ class Checkpoint(keras.callbacks.Callback):
         path = os.path.join(self.directory, "state.json")
         if not os.path.exists(path):
             return {"last_epoch": None, "best_epoch": None, "best": None}
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        return read_json(path, what="the checkpoints' state", fix="delete it to start the "
+                         "best-checkpoint record afresh")
 
     def _improved(self, value):
         best = self.state["best"]
@@ -71,15 +72,5 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 def _save_atomic(model, path):
-    tmp = os.path.join(os.path.dirname(path), f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    model.save(tmp)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(obj, path):
-    """Writes `obj` as JSON to `path` through a temporary file and a rename."""
-    tmp = os.path.join(os.path.dirname(path) or ".", f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save(tmp)

@@ -7,22 +7,26 @@
 
 `load` reads the files the datasets' authors publish (nothing is
 downloaded) into an `ImageDataset`; `make_pipeline` batches it for
-`model.fit`. Images stay raw uint8 ``[N, H, W, C]``: normalisation is a
+`model.fit`; `Inputs` is what a recipe hands the training loop (train /
+validation / test pipelines, and the `Examples` multi-worker training
+shards). Images stay raw uint8 ``[N, H, W, C]``: normalisation is a
 layer inside the model.
 """
 
 from .binarized import BinarizedImages, binarize, load_binarized, make_binarized_pipeline
 from .cifar import load_cifar
 from .digits import load_digits
+from .examples import Examples
 from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
+from .inputs import Inputs
 from .mnist import load_mnist, parse_idx
-from .pipeline import augment, make_pipeline
+from .pipeline import augment, known_size, make_pipeline
 from .restricted_unpickler import RestrictedUnpickler
 
 NAMES = ("digits", "cifar10", "cifar100", "mnist")
 
-__all__ = ["AUGMENTATIONS", "NAMES", "ImageDataset", "RestrictedUnpickler", "augment", "load",
-           "make_pipeline", "parse_idx", "split_validation",
+__all__ = ["AUGMENTATIONS", "NAMES", "Examples", "ImageDataset", "Inputs", "RestrictedUnpickler",
+           "augment", "known_size", "load", "make_pipeline", "parse_idx", "split_validation",
            "BinarizedImages", "binarize", "load_binarized", "make_binarized_pipeline"]
 
 

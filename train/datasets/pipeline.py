@@ -17,7 +17,7 @@ from .image_dataset import AUGMENTATIONS
 DEFAULT_PAD = {"cifar": 4, "shift": 2}
 
 
-def augment(images, seed, *, augmentation, pad=None):
+def augment(images, seed, *, augmentation, pad=None, offset=0, batch_size=None):
     """Augment a batch of images with stateless random ops, image by image.
 
     Args:
@@ -28,6 +28,11 @@ def augment(images, seed, *, augmentation, pad=None):
             (He et al. 2015, Sec. 4.2). ``"shift"``: the same without the flip.
             ``"none"``: return `images`.
         pad: pixels per side; None takes `DEFAULT_PAD`.
+        offset, batch_size: `images` are the rows ``[offset, offset + B)`` of a
+            batch of `batch_size` (None: B) images augmented with `seed`: they get
+            exactly that batch's draws for those rows, so a worker augmenting
+            only its shard of a global batch matches one process augmenting all
+            of it.
 
     Returns:
         ``[B, H, W, C]`` tensor of `images`' dtype. Crop and flip are one
@@ -38,18 +43,25 @@ def augment(images, seed, *, augmentation, pad=None):
     pad = DEFAULT_PAD[augmentation] if pad is None else pad
     height, width = images.shape[1], images.shape[2]
     batch = tf.shape(images)[0]
+    size = batch if batch_size is None else batch_size
     seeds = tf.random.experimental.stateless_split(seed, 2)
-    offsets = tf.random.stateless_uniform([batch, 2], seeds[0], minval=0, maxval=2 * pad + 1,
-                                          dtype=tf.int32)
+    offsets = tf.random.stateless_uniform([size, 2], seeds[0], minval=0, maxval=2 * pad + 1,
+                                          dtype=tf.int32)[offset:offset + batch]
     rows = offsets[:, :1] + tf.range(height)[None, :]  # [B, H] rows of the padded image
     cols = tf.range(width)[None, :]
     if augmentation == "cifar":
-        flip = tf.random.stateless_uniform([batch, 1], seeds[1]) < 0.5
+        flip = tf.random.stateless_uniform([size, 1], seeds[1])[offset:offset + batch] < 0.5
         cols = tf.where(flip, width - 1 - cols, cols)  # mirrored crop: columns reversed
     cols = offsets[:, 1:] + cols  # [B, W]
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
     cropped = tf.gather(padded, rows, axis=1, batch_dims=1)  # [B, H, W + 2 pad, C]
     return tf.gather(cropped, cols, axis=2, batch_dims=1)  # [B, H, W, C]
+
+
+def known_size(dataset):
+    """The number of elements of `dataset`, or None when it is infinite or unknown."""
+    count = int(dataset.cardinality())
+    return count if count >= 0 else None
 
 
 def _check(x, y, batch_size, augmentation, pad):

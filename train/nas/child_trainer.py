@@ -4,6 +4,8 @@ import math
 import zlib
 
 import numpy as np
+from keras_zoo.train import datasets
+from keras_zoo.train.fit import fit_model
 from keras_zoo.train.nas.epoch_batches import epoch_batches
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.recipes.common import compile_classifier
@@ -15,10 +17,10 @@ class ChildTrainer:
     """Trains a child on the training split; its reward is validation accuracy.
 
     ``trainer(arch)`` builds `build_child(arch)`, trains it with `model.fit`
-    for `epochs` epochs on ``data.x_train`` and returns as reward the best
-    validation accuracy of the last `last_epochs` epochs, to the power
-    `reward_power` (Zoph & Le 2016, Sec. 4.1: the maximum over the last 5
-    epochs, cubed). The test split is never read.
+    (through `keras_zoo.train.fit.fit_model`) for `epochs` epochs on
+    ``data.x_train`` and returns as reward the best validation accuracy of
+    the last `last_epochs` epochs, to the power `reward_power` (Zoph & Le
+    2016, Sec. 4.1: the maximum over the last 5 epochs, cubed). The test split is never read.
 
     The paper's child optimiser is the default: SGD with Nesterov momentum
     0.9, learning rate 0.1 and weight decay 1e-4 (Sec. 4.1). Nothing touches
@@ -85,9 +87,12 @@ class ChildTrainer:
         compile_classifier(model, optimizer)
         epochs = epochs or self.epochs
         batches, steps = epoch_batches(x, y, batch_size=self.batch_size, epochs=epochs, seed=seed)
-        history = model.fit(batches, validation_data=validation_data, epochs=epochs,
-                            steps_per_epoch=steps, shuffle=False, verbose=self.verbose)
-        return model, history.history
+        validation = None if validation_data is None else datasets.make_pipeline(
+            *validation_data, batch_size=256, training=False)
+        history = fit_model(model, datasets.Inputs(train=batches, validation=validation,
+                                                   steps_per_epoch=steps),
+                            epochs=epochs, verbose=self.verbose)
+        return model, history
 
     def __call__(self, arch):
         """Trains `arch`'s child and returns ``{"reward", "val_accuracy",

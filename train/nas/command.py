@@ -17,7 +17,7 @@ import json
 import os
 
 import numpy as np
-from keras_zoo.train.callbacks import write_json_atomic
+from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
 
 RETRAIN_FORMAT = "keras_zoo.nas.retrain"
 
@@ -112,7 +112,8 @@ def retrain(arch, trainer, out, *, epochs, overwrite=False, log=print):
     model, history = trainer.train(arch, np.concatenate([data.x_train, data.x_val]),
                                    np.concatenate([data.y_train, data.y_val]), epochs=epochs)
     test = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
-    model.save(os.path.join(out, "model.keras"))
+    with atomic_path(os.path.join(out, "model.keras")) as tmp:
+        model.save(tmp)
     to_saved_model(model, os.path.join(out, "saved_model"), version=1, overwrite=True)
     result = {"format": RETRAIN_FORMAT, "arch": arch.to_dict(), "epochs": epochs,
               "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),

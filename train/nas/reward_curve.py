@@ -1,7 +1,6 @@
 """`plot_reward_curve`: reward per trial, the baseline and the running best, as a PNG."""
 
-import os
-
+from keras_zoo.train.atomic_files import atomic_path
 from PIL import Image, ImageDraw, ImageFont
 
 COLORS = {"reward": (31, 119, 180), "failed": (214, 39, 40), "baseline": (255, 127, 14),
@@ -70,7 +69,5 @@ def plot_reward_curve(records, path, *, title="reward per trial", size=(640, 400
         x = width - right - 250 + 85 * k
         draw.line([x, 16, x + 14, 16], fill=COLORS[key], width=3)
         draw.text((x + 18, 10), label, fill="black", font=font)
-    tmp = os.path.join(os.path.dirname(os.fspath(path)) or ".",
-                       f".tmp-{os.getpid()}-{os.path.basename(os.fspath(path))}")
-    image.save(tmp, format="PNG")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")

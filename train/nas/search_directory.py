@@ -5,7 +5,7 @@ import os
 import shutil
 
 import numpy as np
-from keras_zoo.train.callbacks import write_json_atomic
+from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
 
 FORMAT = "keras_zoo.nas.search"
 MARKER = "search.json"
@@ -98,10 +98,8 @@ class SearchDirectory:
             f.write(json.dumps(record, sort_keys=True) + "\n")
 
     def rewrite_records(self, records):
-        tmp = self.file(f".tmp-{os.getpid()}-trials.jsonl")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(self.file("trials.jsonl")) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
-        os.replace(tmp, self.file("trials.jsonl"))
 
     def save_checkpoint(self, state, *, updates, trials):
         """Writes the proposer's `state` (``weights`` and ``optimizer`` lists of
@@ -111,10 +109,8 @@ class SearchDirectory:
         meta = {"updates": updates, "trials": trials, "baseline": state.get("baseline"),
                 "num_weights": len(state.get("weights", [])),
                 "num_optimizer": len(state.get("optimizer", []))}
-        tmp = self.file(f".tmp-{os.getpid()}-checkpoint.npz")
-        with open(tmp, "wb") as f:
+        with atomic_path(self.file("checkpoint.npz")) as tmp, open(tmp, "wb") as f:
             np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, self.file("checkpoint.npz"))
 
     def load_checkpoint(self):
         """``(state, updates, trials)`` of the last checkpoint, or None."""
@@ -128,7 +124,5 @@ class SearchDirectory:
         return state, meta["updates"], meta["trials"]
 
     def write_best(self, arch):
-        tmp = self.file(f".tmp-{os.getpid()}-best_arch.json")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_path(self.file("best_arch.json")) as tmp, open(tmp, "w", encoding="utf-8") as f:
             f.write(arch.to_json(indent=2) + "\n")
-        os.replace(tmp, self.file("best_arch.json"))

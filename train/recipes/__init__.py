@@ -1,22 +1,41 @@
 """Training recipes: the papers' hyper-parameters, one small module each.
 
 Each module's docstring gives the exact command and the expected result
-(STYLE.md practice 9), and the module provides:
+(STYLE.md practice 9); each defines one `Recipe` subclass (the protocol:
+configuration, data, model, datasets, compile, callbacks, evaluation,
+exports; see `recipe.Recipe`). `RECIPES` maps a ``--recipe`` name to its
+instance; `get` accepts a name, a `Recipe` or a recipe module (the
+registry, `keras_zoo.train.registry`, names each model's recipe module).
 
-- ``get_config(model_name, *, tiny=False) -> dict``: JSON-serialisable
-  hyper-parameters, at least ``recipe``, ``dataset``, ``batch_size``,
-  ``epochs`` (or None with ``steps``: the number of updates, converted to
-  epochs once the data size is known) and ``validation_split``.
-  ``tiny=True`` gives a CPU smoke run.
-- ``build_model(builder, data, config) -> keras.Model``: the model for
-  `data` (an `ImageDataset`), from the registry's `builder`.
-- ``compile_model(model, config, *, steps_per_epoch, jit_compile)``.
-- ``callbacks(config, *, has_validation) -> list``: extra callbacks.
-
-`keras_zoo.train.run.train` drives them; the registry
-(`keras_zoo.train.registry`) says which recipe a model uses.
+`keras_zoo.train.run.train` drives them.
 """
 
-from . import concrete_vae, quickstart, resnet_cifar, swapout
+import types
 
-__all__ = ["concrete_vae", "quickstart", "resnet_cifar", "swapout"]
+from . import concrete_vae, quickstart, resnet_cifar, swapout
+from .artifact import Artifact
+from .recipe import Recipe
+
+RECIPES = {recipe.name: recipe for recipe in (
+    concrete_vae.ConcreteVAERecipe(), quickstart.Quickstart(), resnet_cifar.ResNetCifar(),
+    swapout.Swapout())}
+
+
+def names():
+    """The ``--recipe`` names, sorted."""
+    return sorted(RECIPES)
+
+
+def get(recipe):
+    """The `Recipe` of `recipe`: a name of `RECIPES`, a `Recipe`, or a recipe module."""
+    if isinstance(recipe, Recipe):
+        return recipe
+    if isinstance(recipe, types.ModuleType):
+        recipe = recipe.__name__.rsplit(".", 1)[-1]
+    if recipe not in RECIPES:
+        raise ValueError(f"Expected a recipe in {', '.join(names())}. Received: recipe={recipe!r}")
+    return RECIPES[recipe]
+
+
+__all__ = ["RECIPES", "Artifact", "Recipe", "concrete_vae", "get", "names", "quickstart",
+           "resnet_cifar", "swapout"]

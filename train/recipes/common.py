@@ -39,14 +39,9 @@ def compile_fractional_step_sgd(model, config, *, steps_per_epoch, jit_compile="
     return compile_classifier(model, optimizer, jit_compile=jit_compile)
 
 
-def steps_per_epoch(num_examples, batch_size):
-    """Updates per epoch when the last partial batch is kept."""
-    return math.ceil(num_examples / batch_size)
-
-
-def epochs_for(steps, num_examples, batch_size):
-    """Epochs needed to run at least `steps` updates."""
-    return math.ceil(steps / steps_per_epoch(num_examples, batch_size))
+def epochs_for(steps, updates_per_epoch):
+    """Epochs needed to run at least `steps` updates of `updates_per_epoch` each."""
+    return math.ceil(steps / updates_per_epoch)
 
 
 def plateau_callback(config, monitor):

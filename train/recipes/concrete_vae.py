@@ -25,66 +25,25 @@ Bernoulli draw, as the papers), digits thresholded at 0.5 (their grey
 pixels would make a Bernoulli draw mostly noise; see that module). The run
 directory gets ``samples.png``: test images, their reconstructions (argmax
 code) and samples from the prior.
-``tiny=True``: 2 epochs, k = 20.
+``tiny=True``: 2 epochs, k = 20. No uint8 classifier signature: the run
+exports its encoder and decoder as two artifacts (`ConcreteVAERecipe.artifacts`,
+``keras-zoo export RUN_DIR``), not a SavedModel at the end of training.
 """
 
 import os
 
 import keras
 import numpy as np
+from keras_zoo.train.atomic_files import atomic_path
 from keras_zoo.train.callbacks import TemperatureAnnealing
-from keras_zoo.train.datasets import binarized
+from keras_zoo.train.datasets import Inputs, binarized
 
-# No uint8 classifier signature: `keras-zoo export RUN_DIR --format saved_model` writes
-# the encoder and decoder as two SavedModels instead.
-SAVED_MODEL = False
-
-
-def get_config(model_name="concrete-vae", *, tiny=False):
-    """The paper's hyper-parameters as a JSON-serialisable dict."""
-    config = {
-        "recipe": "concrete_vae",
-        "dataset": "digits",
-        "batch_size": 100,  # Jang's code
-        "steps": None,
-        "epochs": 100,
-        "learning_rate": 1e-3,  # Jang's code (Adam)
-        "initial_temperature": 1.0,  # Sec. 4.2
-        "min_temperature": 0.5,  # Sec. 4.2
-        "anneal_rate": 5e-4,  # Sec. 4.2 uses 1e-5 / 1e-4 over far longer runs (see above)
-        "anneal_every": 100,
-        "kl": "analytic",
-        "straight_through": False,
-        "binarization": None,  # the dataset's: digits "threshold", MNIST "fixed" (papers)
-        "iw_samples": 1000,  # both papers' evaluation bound
-        "validation_split": 0,
-    }
-    if tiny:
-        config.update(epochs=2, iw_samples=20)
-    return config
+from .artifact import Artifact
+from .recipe import Recipe
 
 
 def _pool(data):
     return binarized.DEFAULT_POOL.get(data.name, 1)
-
-
-def build_model(builder, data, config):
-    h, w, c = data.x_train.shape[1:]
-    pool = _pool(data)
-    return builder(image_shape=(h // pool, w // pool, c), temperature=config["initial_temperature"],
-                   kl=config["kl"], straight_through=config["straight_through"],
-                   iw_samples=config["iw_samples"], seed=config["seed"])
-
-
-def compile_model(model, config, *, steps_per_epoch, jit_compile="auto"):
-    model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]),
-                  jit_compile=jit_compile)
-    return model
-
-
-def callbacks(config, *, has_validation):
-    return [TemperatureAnnealing(config["initial_temperature"], config["min_temperature"],
-                                 config["anneal_rate"], config["anneal_every"])]
 
 
 def _binarization(data, config):
@@ -98,33 +57,79 @@ def _binary(data, config):
             for i, x in enumerate(parts)]
 
 
-def make_datasets(data, config):
-    """``(train, validation or None, test)`` `tf.data` pipelines of binarised images."""
-    x_train, x_val, x_test = _binary(data, config)
-    dynamic = _binarization(data, config) == "dynamic"
-    common = dict(batch_size=config["batch_size"], dynamic=dynamic, seed=config["seed"])
-    return (binarized.make_binarized_pipeline(x_train, training=True, **common),
-            None if x_val is None else binarized.make_binarized_pipeline(
+class ConcreteVAERecipe(Recipe):
+    """Jang et al.'s categorical VAE on binarised images (see the module docstring)."""
+
+    name = "concrete_vae"
+    defaults = {
+        "dataset": "digits",
+        "batch_size": 100,  # Jang's code
+        "epochs": 100,
+        "learning_rate": 1e-3,  # Jang's code (Adam)
+        "initial_temperature": 1.0,  # Sec. 4.2
+        "min_temperature": 0.5,  # Sec. 4.2
+        "anneal_rate": 5e-4,  # Sec. 4.2 uses 1e-5 / 1e-4 over far longer runs (see above)
+        "anneal_every": 100,
+        "kl": "analytic",
+        "straight_through": False,
+        "binarization": None,  # the dataset's: digits "threshold", MNIST "fixed" (papers)
+        "iw_samples": 1000,  # both papers' evaluation bound
+    }
+    tiny = {"epochs": 2, "iw_samples": 20}
+    export_after_training = False
+
+    def build_model(self, builder, data, config):
+        h, w, c = data.x_train.shape[1:]
+        pool = _pool(data)
+        return builder(image_shape=(h // pool, w // pool, c),
+                       temperature=config["initial_temperature"], kl=config["kl"],
+                       straight_through=config["straight_through"],
+                       iw_samples=config["iw_samples"], seed=config["seed"])
+
+    def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):
+        model.compile(optimizer=keras.optimizers.Adam(config["learning_rate"]),
+                      jit_compile=jit_compile)
+        return model
+
+    def callbacks(self, config, *, has_validation):
+        return [TemperatureAnnealing(config["initial_temperature"], config["min_temperature"],
+                                     config["anneal_rate"], config["anneal_every"])]
+
+    def make_datasets(self, data, config):
+        """`Inputs` of binarised images (train, validation or None, test); no `examples`:
+        multi-worker training is for the classifiers."""
+        x_train, x_val, x_test = _binary(data, config)
+        dynamic = _binarization(data, config) == "dynamic"
+        common = dict(batch_size=config["batch_size"], dynamic=dynamic, seed=config["seed"])
+        return Inputs(
+            train=binarized.make_binarized_pipeline(x_train, training=True, **common),
+            validation=None if x_val is None else binarized.make_binarized_pipeline(
                 x_val, training=False, **common),
-            binarized.make_binarized_pipeline(x_test, training=False, **common))
+            test=binarized.make_binarized_pipeline(x_test, training=False, **common))
 
+    def write_artifacts(self, model, data, config, out, *, rows=10):
+        """``samples.png`` in `out`: a row of (up to ``2 * rows``) test images, a row of their
+        reconstructions and a row of as many samples from the prior."""
+        from PIL import Image
 
-def write_artifacts(model, data, config, out, *, rows=10):
-    """``samples.png`` in `out`: a row of (up to ``2 * rows``) test images, a row of their
-    reconstructions and a row of as many samples from the prior."""
-    from PIL import Image
+        x = _binary(data, config)[2][:rows * 2]
+        if _binarization(data, config) == "dynamic":
+            x = (np.random.default_rng(config["seed"]).random(x.shape) < x).astype(np.float32)
+        recon = model.predict(x, verbose=0)
+        prior = keras.ops.convert_to_numpy(model.sample_prior(len(x), seed=config["seed"]))
+        grid = np.concatenate([np.concatenate(list(block), axis=1)
+                               for block in (x, recon, prior)], axis=0)[..., 0]
+        scale = max(1, 32 // x.shape[1])  # digits 8x8 -> 32x32 pixels per image
+        image = Image.fromarray(np.uint8(np.round(grid * 255))).resize(
+            (grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+        path = os.path.join(out, "samples.png")
+        with atomic_path(path) as tmp:
+            image.save(tmp, format="PNG")
+        return [path]
 
-    x = _binary(data, config)[2][:rows * 2]
-    if _binarization(data, config) == "dynamic":
-        x = (np.random.default_rng(config["seed"]).random(x.shape) < x).astype(np.float32)
-    recon = model.predict(x, verbose=0)
-    prior = keras.ops.convert_to_numpy(model.sample_prior(len(x), seed=config["seed"]))
-    grid = np.concatenate([np.concatenate(list(block), axis=1)
-                           for block in (x, recon, prior)], axis=0)[..., 0]
-    scale = max(1, 32 // x.shape[1])  # digits 8x8 -> 32x32 pixels per image
-    image = Image.fromarray(np.uint8(np.round(grid * 255))).resize(
-        (grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
-    path = os.path.join(out, "samples.png")
-    image.save(path + ".tmp.png")
-    os.replace(path + ".tmp.png", path)
-    return path
+    def artifacts(self, model):
+        """A `ConcreteVAE` samples between its encoder and decoder, so it has no single
+        deterministic graph: two artifacts, the encoder (binarised float images -> code
+        logits) and the decoder (codes -> pixel logits)."""
+        return [Artifact("encoder", model.encoder, {"raw_pixels": False}),
+                Artifact("decoder", model.decoder, {"raw_pixels": False})]

@@ -27,37 +27,9 @@ from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.schedules import StepSchedule
 
 from . import common
+from .recipe import Recipe
 
 WARMUP_MODELS = ("resnet110", "resnet1202")  # Sec. 4.2 (110); 1202 reuses it
-
-
-def get_config(model_name="resnet20", *, tiny=False):
-    """The paper's hyper-parameters as a JSON-serialisable dict."""
-    config = {
-        "recipe": "resnet_cifar",
-        "dataset": "cifar10",
-        "batch_size": 128,  # Sec. 4.2
-        "steps": 64000,  # Sec. 4.2: terminate at 64k iterations
-        "epochs": None,  # None: derived from `steps`
-        "learning_rate": 0.1,  # Sec. 4.2
-        "boundaries": [32000, 48000],  # Sec. 4.2: /10 at 32k and 48k
-        "momentum": 0.9,  # Sec. 3.4
-        "weight_decay": 1e-4,  # Sec. 3.4
-        "warmup_steps": 400 if model_name in WARMUP_MODELS else 0,  # Sec. 4.2
-        "warmup_learning_rate": 0.01,
-        "schedule": "step",  # or "plateau"
-        "plateau_patience": 10,
-        "min_lr": 1e-4,
-        "validation_split": 0,
-    }
-    if tiny:
-        config.update(steps=40, boundaries=[20, 30], batch_size=32,
-                      warmup_steps=min(config["warmup_steps"], 5))
-    return config
-
-
-def build_model(builder, data, config):
-    return common.build_classifier(builder, data)
 
 
 def make_optimizer(config, steps_per_epoch):
@@ -75,19 +47,42 @@ def make_optimizer(config, steps_per_epoch):
     return L2SGD(lr, momentum=config["momentum"], l2=config["weight_decay"])
 
 
-def compile_model(model, config, *, steps_per_epoch, jit_compile="auto"):
-    return common.compile_classifier(model, make_optimizer(config, steps_per_epoch),
-                                     jit_compile=jit_compile)
+class ResNetCifar(Recipe):
+    """He et al.'s CIFAR schedule (see the module docstring)."""
 
+    name = "resnet_cifar"
+    defaults = {
+        "dataset": "cifar10",
+        "batch_size": 128,  # Sec. 4.2
+        "steps": 64000,  # Sec. 4.2: terminate at 64k iterations
+        "epochs": None,  # None: derived from `steps`
+        "learning_rate": 0.1,  # Sec. 4.2
+        "boundaries": [32000, 48000],  # Sec. 4.2: /10 at 32k and 48k
+        "momentum": 0.9,  # Sec. 3.4
+        "weight_decay": 1e-4,  # Sec. 3.4
+        "warmup_learning_rate": 0.01,
+        "schedule": "step",  # or "plateau"
+        "plateau_patience": 10,
+        "min_lr": 1e-4,
+    }
+    tiny = {"steps": 40, "boundaries": [20, 30], "batch_size": 32}
 
-def callbacks(config, *, has_validation):
-    """Extra callbacks: the plateau rule and its warm-up (none for "step")."""
-    if config["schedule"] != "plateau":
-        return []
-    extra = [common.plateau_callback(config, "val_loss" if has_validation else "loss")]
-    if config["warmup_steps"]:
-        from keras_zoo.train.callbacks import Warmup
+    def model_config(self, model_name, *, tiny):
+        """ResNet-110 (and 1202) warm up at 0.01 for 400 iterations (Sec. 4.2); 5 when tiny."""
+        return {"warmup_steps": (5 if tiny else 400) if model_name in WARMUP_MODELS else 0}
 
-        extra.insert(0, Warmup(config["warmup_steps"], config["warmup_learning_rate"],
-                               config["learning_rate"]))
-    return extra
+    def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):
+        return common.compile_classifier(model, make_optimizer(config, steps_per_epoch),
+                                         jit_compile=jit_compile)
+
+    def callbacks(self, config, *, has_validation):
+        """Extra callbacks: the plateau rule and its warm-up (none for "step")."""
+        if config["schedule"] != "plateau":
+            return []
+        extra = [common.plateau_callback(config, "val_loss" if has_validation else "loss")]
+        if config["warmup_steps"]:
+            from keras_zoo.train.callbacks import Warmup
+
+            extra.insert(0, Warmup(config["warmup_steps"], config["warmup_learning_rate"],
+                                   config["learning_rate"]))
+        return extra

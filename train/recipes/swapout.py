@@ -27,35 +27,27 @@ per-pixel mean of their training images. ``tiny=True``: one short epoch.
 import functools
 
 from . import common
+from .recipe import Recipe
 
 
-def get_config(model_name="swapout-32x4", *, tiny=False):
-    """The paper's hyper-parameters as a JSON-serialisable dict."""
-    config = {
-        "recipe": "swapout",
+class Swapout(Recipe):
+    """Swapout and stochastic-depth wide ResNets (see the module docstring)."""
+
+    name = "swapout"
+    defaults = {
         "dataset": "cifar10",
         "batch_size": 128,  # Sec. 4
-        "steps": None,
         "epochs": 256,  # Sec. 4
         "learning_rate": 0.1,
         "decay_at": [192 / 256, 224 / 256],  # Sec. 4: /10 after epochs 192 and 224
         "momentum": 0.9,
         "weight_decay": 1e-4,
         "stochastic_samples": 30,  # Sec. 4.3: N for stochastic inference
-        "validation_split": 0,
     }
-    if tiny:
-        config.update(epochs=1, batch_size=32)
-    return config
+    tiny = {"epochs": 1, "batch_size": 32}
+    compile_model = staticmethod(common.compile_fractional_step_sgd)
 
-
-def build_model(builder, data, config):
-    normalization = "cifar10" if data.name == "cifar10" else "per_pixel"
-    return common.build_classifier(functools.partial(builder, normalization=normalization), data)
-
-
-compile_model = common.compile_fractional_step_sgd
-
-
-def callbacks(config, *, has_validation):
-    return []
+    def build_model(self, builder, data, config):
+        normalization = "cifar10" if data.name == "cifar10" else "per_pixel"
+        return super().build_model(functools.partial(builder, normalization=normalization),
+                                   data, config)

@@ -19,8 +19,9 @@ so `ours(raw) == theirs(keras.applications.resnet.preprocess_input(raw))`.
 import keras
 import numpy as np
 
-from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone, get_variant
+from keras_zoo.models.resnet.resnet_backbone import build_backbone
 from keras_zoo.models.resnet.resnet_classifier import build_classifier
+from keras_zoo.models.resnet.resnet_config import ResNetConfig, get_variant
 from keras_zoo.models.resnet.variants import NORMALIZATIONS
 
 _DEPTH_BY_STAGE4 = {6: "resnet50", 23: "resnet101", 36: "resnet152"}
@@ -113,14 +114,14 @@ def from_keras_applications(theirs, *, name=None):
     number of classes and final activation; without it, our `ResNetBackbone` (whose
     "C5" output equals their output).
     """
-    variant = detect_variant(theirs)
+    config = ResNetConfig.from_variant(detect_variant(theirs), stride_on="1x1",
+                                       normalization="caffe", shortcut="projection")
     input_shape = tuple(theirs.input_shape[1:])
-    common = {"stride_on": "1x1", "normalization": "caffe", "shortcut": "projection"}
     if "predictions" in _layer_names(theirs):
         dense = theirs.get_layer("predictions")
         activation = keras.activations.serialize(dense.activation)
-        ours = build_classifier(variant, dense.units, input_shape=input_shape,
-                                classifier_activation=activation, name=name, **common)
+        ours = build_classifier(config, dense.units, input_shape=input_shape,
+                                classifier_activation=activation, name=name)
     else:
-        ours = ResNetBackbone(variant, input_shape=input_shape, name=name, **common)
+        ours = build_backbone(config, input_shape=input_shape, name=name)
     return load_from_keras_applications(ours, theirs)

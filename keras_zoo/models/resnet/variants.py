@@ -30,14 +30,18 @@ VARIANTS = {
     "resnet152": _imagenet("bottleneck", (3, 8, 36, 3)),
 }
 
-# Pixel normalisations, in the [0, 255] scale of the raw inputs.
+# Pixel normalisations (`layers.ImageNormalization` arguments), in the [0, 255] scale of
+# the raw inputs: the one table every ResNet-family model picks from.
 NORMALIZATIONS = {
     # He et al. 2015, Sec. 4.2 (CIFAR): per-pixel mean subtracted, set by `adapt`.
     "per_pixel": {"per_pixel_mean": True},
+    # WRN's "meanstd": per-channel CIFAR-10 statistics (szagoruyko/wide-residual-networks,
+    # pytorch/main.py), the WideResNet and SwapoutResNet default.
+    "cifar10": {"mean": (125.3, 123.0, 113.9), "std": (63.0, 62.1, 66.7)},
     # torchvision / timm ImageNet statistics (per channel, RGB).
     "torch": {"mean": (123.675, 116.28, 103.53), "std": (58.395, 57.12, 57.375)},
     # Caffe models and keras.applications ResNet50/101/152 (BGR, mean only).
     "caffe": {"mean": (103.939, 116.779, 123.68), "std": 1.0, "channel_order": "bgr"},
-    # Only scale to [0, 1].
+    # Only scale to [0, 1]; any channel count.
     "unit": {"std": 255.0},
 }

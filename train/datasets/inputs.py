@@ -1,0 +1,64 @@
+"""`Inputs`: what a recipe hands the training loop: train / validation / test datasets."""
+
+import dataclasses
+
+import tensorflow as tf
+
+from .examples import Examples
+from .pipeline import known_size, make_pipeline
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Inputs:
+    """The `tf.data` pipelines of one run (`Recipe.make_datasets` returns one).
+
+    Attributes:
+        train: batches for `model.fit`.
+        validation: batches evaluated at each epoch end, or None.
+        test: batches of the final evaluation, or None (a recipe whose
+            `evaluate` is not `model.evaluate`, e.g. COCOeval).
+        steps_per_epoch: updates per epoch; None takes `train`'s cardinality.
+            Required when that is unknown or infinite (a streaming dataset):
+            Keras then draws `steps_per_epoch` batches per epoch from one
+            iterator, so `train` should repeat.
+        examples: the single training examples for multi-worker training
+            (`multiworker.fit_distributed`), or None when the recipe has none
+            (``--strategy multiworker`` is then refused).
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset | None = None
+    test: tf.data.Dataset | None = None
+    steps_per_epoch: int | None = None
+    examples: Examples | None = None
+
+    def updates_per_epoch(self):
+        """`steps_per_epoch`, or the training dataset's cardinality when it is known."""
+        if self.steps_per_epoch is not None:
+            return int(self.steps_per_epoch)
+        count = known_size(self.train)
+        if count is None:
+            raise ValueError("Expected steps_per_epoch for a training dataset of unknown or "
+                             "infinite size. Received: steps_per_epoch=None")
+        return count
+
+    @classmethod
+    def from_arrays(cls, x, y, *, batch_size, seed=0, augmentation="none", validation=None,
+                    test=None):
+        """In-memory images: seeded `make_pipeline`s, and the same arrays as `examples`.
+
+        Args:
+            x, y: uint8 ``[N, H, W, C]`` training images and int ``[N]`` labels.
+            batch_size: the (global) batch size.
+            seed: the shuffle and augmentation seed.
+            augmentation: the training augmentation (see `datasets.augment`).
+            validation, test: ``(x, y)`` pairs or None.
+        """
+        def evaluation(pair):
+            return None if pair is None else make_pipeline(
+                *pair, batch_size=batch_size, training=False, seed=seed)
+
+        return cls(train=make_pipeline(x, y, batch_size=batch_size, training=True, seed=seed,
+                                       augmentation=augmentation),
+                   validation=evaluation(validation), test=evaluation(test),
+                   examples=Examples((x, y), batch_size, seed=seed, augmentation=augmentation))

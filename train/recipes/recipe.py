@@ -1,0 +1,112 @@
+"""`Recipe`: the hooks a training recipe provides, with the defaults most recipes share."""
+
+import abc
+
+from keras_zoo.train import datasets
+
+from . import common
+from .artifact import Artifact
+
+
+class Recipe(abc.ABC):
+    """A paper's training recipe, as `run.train`, `run.evaluate` and ``keras-zoo
+    export`` use it. One subclass per recipe module (``recipes/<name>.py``).
+
+    Subclasses set three class attributes and override the hooks that differ
+    from the defaults; the defaults are those of the image-classification
+    recipes (an `ImageDataset` in memory, `model.evaluate` on its test split,
+    one exported model).
+
+    Class attributes:
+        name: the ``--recipe`` name (the module's name).
+        defaults: the paper's hyper-parameters, JSON-serialisable; with
+            ``batch_size`` and ``epochs`` (or ``epochs`` None and ``steps``: the
+            number of updates, turned into epochs once `Inputs.updates_per_epoch`
+            is known) and ``dataset``.
+        tiny: the overrides of ``tiny=True``, a CPU smoke run.
+        export_after_training: `run.train` writes the `artifacts` as SavedModels.
+
+    Hooks, in the order `run.train` calls them:
+        `get_config`, `load_data`, `make_datasets`, `build_model`,
+        `compile_model`, `callbacks`, then after training `write_artifacts`,
+        `evaluate`, `artifacts`; ``keras-zoo export`` calls `artifacts` and, for
+        int8 TFLite, `calibration_images`.
+
+    A recipe reads no run directory and sets no global seed: `run.train` does
+    (see `keras_zoo.train.fit.fit_model` for the training loop itself).
+    """
+
+    name: str
+    defaults: dict
+    tiny: dict = {}
+    export_after_training = True
+
+    def get_config(self, model_name=None, *, tiny=False):
+        """The run's hyper-parameters: ``recipe``, ``steps`` None, ``validation_split`` 0,
+        then `defaults`, `tiny` (with ``tiny=True``) and `model_config`."""
+        config = {"recipe": self.name, "steps": None, "validation_split": 0, **self.defaults}
+        if tiny:
+            config.update(self.tiny)
+        config.update(self.model_config(model_name, tiny=tiny))
+        return config
+
+    def model_config(self, model_name, *, tiny):
+        """Values that depend on the model (e.g. a warm-up for the deepest nets)."""
+        return {}
+
+    def load_data(self, config):
+        """The run's data: `datasets.load` of ``config["dataset"]`` (an `ImageDataset`)."""
+        return datasets.load(config["dataset"], config["data_dir"],
+                             validation_split=config["validation_split"], seed=config["seed"])
+
+    def make_datasets(self, data, config):
+        """`datasets.Inputs` of `data`: seeded pipelines over its arrays."""
+        validation = None if data.x_val is None else (data.x_val, data.y_val)
+        return datasets.Inputs.from_arrays(
+            data.x_train, data.y_train, batch_size=config["batch_size"], seed=config["seed"],
+            augmentation=data.augmentation, validation=validation,
+            test=(data.x_test, data.y_test))
+
+    def build_model(self, builder, data, config):
+        """The model for `data` from the registry's `builder`: a classifier whose
+        "normalization" layer is adapted to the training images."""
+        return common.build_classifier(builder, data)
+
+    @abc.abstractmethod
+    def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):
+        """`model.compile(...)` with the recipe's optimizer, loss and metrics."""
+
+    def callbacks(self, config, *, has_validation):
+        """Extra Keras callbacks of the recipe (e.g. a schedule driven by a metric)."""
+        return []
+
+    def write_artifacts(self, model, data, config, out):
+        """Extra files of a run in its directory `out` (e.g. pictures); returns their paths."""
+        return []
+
+    def evaluate(self, model, data, config):
+        """Test metrics (a dict of floats): `model.evaluate` on the test split."""
+        test = self.make_datasets(data, config).test
+        _check_input_shape(model, test, config)
+        return {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()}
+
+    def artifacts(self, model):
+        """What the run exports: a list of `Artifact` (default: `model` itself)."""
+        return [Artifact(None, model)]
+
+    def calibration_images(self, data):
+        """Raw images that calibrate an int8 TFLite export (default: the training images)."""
+        return data.x_train
+
+
+def _check_input_shape(model, dataset, config):
+    spec = dataset.element_spec
+    spec = spec[0] if isinstance(spec, tuple) else spec
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1 or not hasattr(spec, "shape"):
+        return  # several inputs: Keras checks each itself
+    expected, received = tuple(inputs[0].shape[1:]), tuple(spec.shape[1:])
+    if len(expected) != len(received) or any(
+            e is not None and r is not None and e != r for e, r in zip(expected, received)):
+        raise ValueError(f"Expected test inputs of shape {expected}. Received: {received} from "
+                         f"dataset {config['dataset']!r}")

@@ -1,0 +1,91 @@
+"""``keras-zoo train [MODEL]``: train MODEL with its paper recipe (`keras_zoo.train.run`).
+
+Without MODEL, the quick-start: ResNet-20 on scikit-learn's digits (no
+download). Ctrl-C leaves the run resumable: the one line it prints names the
+command that resumes it (the run directory, when ``--out`` was not given).
+"""
+
+import argparse
+import os
+import sys
+
+from keras_zoo.train import cli_checks, cli_errors, datasets, registry, run, strategies
+
+
+def add_parser(sub):
+    """Adds the ``train`` subcommand to an argparse subparsers object."""
+    p = sub.add_parser("train", description="Train MODEL with its paper recipe; without MODEL, "
+                       "the quick-start: ResNet-20 on scikit-learn's digits (no download).")
+    p.add_argument("model", nargs="?", metavar="MODEL",
+                   help=f"one of: {', '.join(registry.MODELS)} (default: the quick-start)")
+    p.add_argument("--recipe", help=f"one of: {', '.join(run.recipe_names())} "
+                   "(default: the model's paper recipe)")
+    p.add_argument("--dataset", help=f"one of: {', '.join(datasets.NAMES)} "
+                   "(default: the model's dataset)")
+    p.add_argument("--data-dir", help="where the dataset's files are (not for digits)")
+    p.add_argument("--out", help="run directory (default: ./runs/<model>-<YYYYmmdd-HHMMSS>); "
+                   "an unfinished run of the same configuration is resumed")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the run in --out instead of refusing")
+    p.add_argument("--epochs", type=int, help="default: the recipe's")
+    p.add_argument("--batch-size", type=int, help="global batch size (default: the recipe's)")
+    p.add_argument("--strategy", default="default", choices=sorted(strategies.STRATEGIES))
+    p.add_argument("--workers", help="with --strategy multiworker: host:port of every worker, "
+                   "comma-separated, the same on each (default: TF_CONFIG from the environment)")
+    p.add_argument("--task-index", type=int, help="with --workers: this worker's index in "
+                   "--workers (default 0, the chief)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="mixed_bfloat16 on CPU, mixed_float16 on GPU")
+    p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="XLA-compile the train step (default: Keras's choice: on for one "
+                   "GPU, off on CPU and with a distribution strategy)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--validation-split", type=float,
+                   help="training images held out for validation: a count (5000: the paper's "
+                   "45k/5k) or a fraction in (0, 1)")
+    p.add_argument("--tiny", action="store_true", help="the recipe's CPU smoke-test size")
+    return p
+
+
+def _set_tf_config(args):
+    from keras_zoo.train import multiworker
+
+    if args.workers is None:
+        if args.task_index is not None:
+            raise ValueError(f"Expected --task-index only with --workers (with TF_CONFIG, its "
+                             f"task index is used). Received: --task-index {args.task_index} "
+                             f"without --workers")
+        return
+    if args.strategy != "multiworker":
+        raise ValueError(f"Expected --workers only with --strategy multiworker. "
+                         f"Received: --strategy {args.strategy}")
+    os.environ["TF_CONFIG"] = multiworker.tf_config(args.workers, args.task_index or 0)
+
+
+def command(args):
+    """Trains; prints the run directory and the test metrics. A diverged run
+    prints one line and returns 1."""
+    _set_tf_config(args)
+    split = args.validation_split
+    if split is not None and split >= 1 and float(split).is_integer():
+        split = int(split)
+    out = args.out or run.default_run_dir(args.model or run.QUICKSTART[0])
+    if not args.overwrite:
+        cli_checks.check_run_json(out)
+    try:
+        result = run.train(
+            args.model, recipe=args.recipe, dataset=args.dataset, data_dir=args.data_dir,
+            out=out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
+            seed=args.seed, validation_split=split, strategy=args.strategy,
+            mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny)
+    except KeyboardInterrupt:
+        again = "the same command" if args.out else f"the same command with --out {out}"
+        raise cli_errors.Interrupted(f"run {again} to resume the run in {out}") from None
+    except run.TrainingDiverged as error:
+        print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
+        return cli_errors.FAILED
+    saved = ", saved_model/1/" if os.path.isdir(os.path.join(result.run_dir, "saved_model")) else ""
+    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, tensorboard/{saved})")
+    for name, value in result.test.items():
+        print(f"test {name}: {value:.4f}")
+    return 0
