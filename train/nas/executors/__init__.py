@@ -33,5 +33,6 @@ def get(name="inprocess", *, workers=None, address=None):
         return InProcessExecutor()
     if name == "pool":
         return ProcessPoolExecutor(workers or 2)
+    # A local runtime of `workers` CPUs keeps its workers' TensorFlow logs off the progress bar.
     return RayExecutor(address, init_kwargs={} if address or not workers else
-                       {"num_cpus": workers, "include_dashboard": False})
+                       {"num_cpus": workers, "include_dashboard": False, "log_to_driver": False})
