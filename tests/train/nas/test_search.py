@@ -148,3 +148,13 @@ def test_bad_arguments():
         search(SPACE, TargetMatchReward(SPACE), trials=1, preset="fast")
     with pytest.raises(ValueError, match="children_per_update"):
         search(SPACE, TargetMatchReward(SPACE), trials=1, children_per_update=0)
+
+
+def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path):
+    directory = SearchDirectory(tmp_path)
+    directory.open({"space": SMALL.get_config()})
+    directory.append({"trial": 0, "reward": 0.5})
+    with open(tmp_path / "trials.jsonl", "a", encoding="utf-8") as f:
+        f.write('{"trial": 1, "rew')
+    assert directory.read_records() == [{"trial": 0, "reward": 0.5}]
+    assert directory.load_checkpoint() is None
