@@ -1,6 +1,6 @@
 """Controller against random search on the digits, the README's NAS report.
 
-    python bench/nas_digits.py --trials 24 --child-epochs 2 --seeds 0 1 2 --out runs/nas-bench
+    python bench/nas_digits.py --trials 40 --child-epochs 2 --seeds 0 1 2 --out runs/nas-bench
 
 Runs ``keras-zoo search`` once per algorithm and seed with the same trials,
 child epochs and space (4 layers, strides 1/2/3, skip connections), each
@@ -23,7 +23,7 @@ import numpy as np
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=24)
+    parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--child-epochs", type=int, default=2)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--algorithms", nargs="+", default=["reinforce", "random"])
