@@ -13,7 +13,6 @@ Missing peers are reported as skipped, never faked.
 """
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -27,7 +26,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
 from keras_zoo.ops import concrete  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 SHAPE = (4096, 20, 10)
 TEMPERATURE = 0.5
@@ -49,13 +51,13 @@ def _contenders(logits_np, device):
         out["tfp_eager"] = lambda: dist.sample()
         out["tfp_graph"] = tf.function(lambda: dist.sample())
     except ImportError as error:
-        print(json.dumps({"contender": "tfp", "skipped": str(error)}))
+        emit({"contender": "tfp", "skipped": str(error)})
     if torch is not None:
         t_logits = torch.from_numpy(logits_np).to(device)
         out["torch_gumbel_softmax"] = lambda: torch.nn.functional.gumbel_softmax(
             t_logits, tau=TEMPERATURE)
     else:
-        print(json.dumps({"contender": "torch", "skipped": "torch is not installed"}))
+        emit({"contender": "torch", "skipped": "torch is not installed"})
     return out
 
 
@@ -89,14 +91,14 @@ def main():
     reference = statistics.median(times["tfp_graph"]) if "tfp_graph" in times else None
     for name, values in times.items():
         seconds = statistics.median(values)
-        print(json.dumps({
+        emit({
             "contender": name, "shape": list(SHAPE), "temperature": TEMPERATURE,
             "seconds_per_call": round(seconds, 6),
             "samples_per_s": round(SHAPE[0] / seconds),
             "speedup_vs_tfp_graph": None if reference is None else round(reference / seconds, 3),
             "device": device if name.startswith("torch") else (
                 "gpu" if tf.config.list_physical_devices("GPU") else "cpu"),
-            "tf": tf.__version__, "torch": getattr(torch, "__version__", None)}))
+            "tf": tf.__version__, "torch": getattr(torch, "__version__", None)})
 
 
 if __name__ == "__main__":

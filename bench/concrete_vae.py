@@ -19,17 +19,20 @@ test NLL 92.1 (200H~784V). Digits numbers are not comparable to them.
 """
 
 import argparse
-import json
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras_zoo.train import datasets  # noqa: E402
-from keras_zoo.train.recipes import concrete_vae as recipe  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+from keras_zoo.train import (
+    datasets,  # noqa: E402
+    recipes,  # noqa: E402
+)
+
+from _report import emit  # noqa: E402
 
 VARIANTS = {
     "gumbel_softmax": {},
@@ -37,6 +40,7 @@ VARIANTS = {
     "concrete_relaxed_kl": {"kl": "relaxed", "initial_temperature": 2 / 3,
                             "min_temperature": 2 / 3, "prior_temperature": 0.5},
 }
+recipe = recipes.get("concrete_vae")
 PAPER = {"gumbel_softmax": {"jang_table2_neg_elbo_mnist": 101.5},
          "st_gumbel_softmax": {"jang_table2_neg_elbo_mnist": 107.8},
          "concrete_relaxed_kl": {"maddison_table1_nll_mnist_200H-784V": 92.1}}
@@ -55,7 +59,8 @@ def run(name, overrides, epochs, iw_samples, seed):
 
     model = recipe.build_model(builder, data, config)
     recipe.compile_model(model, config, steps_per_epoch=None)
-    train_ds, _, test_ds = recipe.make_datasets(data, config)
+    inputs = recipe.make_datasets(data, config)
+    train_ds, test_ds = inputs.train, inputs.test
     start = time.perf_counter()
     model.fit(train_ds, epochs=epochs, shuffle=False, verbose=0,
               callbacks=recipe.callbacks(config, has_validation=False))
@@ -73,8 +78,9 @@ def independent_pixel_baseline():
     """Test NLL of Bernoulli pixels with the training set's per-pixel means (no latent)."""
     data = datasets.load("digits")
     config = {**recipe.get_config(), "seed": 0}
-    _, _, test_ds = recipe.make_datasets(data, config)
-    x_train = np.concatenate(list(recipe.make_datasets(data, config)[0].as_numpy_iterator()))
+    inputs = recipe.make_datasets(data, config)
+    test_ds = inputs.test
+    x_train = np.concatenate(list(inputs.train.as_numpy_iterator()))
     mean = np.clip(x_train.mean(0), 1e-3, 1 - 1e-3)
     x_test = np.concatenate(list(test_ds.as_numpy_iterator()))
     nll = -(x_test * np.log(mean) + (1 - x_test) * np.log1p(-mean)).sum((1, 2, 3)).mean()
@@ -88,10 +94,10 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
-    print(json.dumps(independent_pixel_baseline()), flush=True)
+    emit(independent_pixel_baseline())
     for name in args.variants:
-        print(json.dumps(run(name, dict(VARIANTS[name]), args.epochs, args.iw_samples,
-                             args.seed)), flush=True)
+        emit(run(name, dict(VARIANTS[name]), args.epochs, args.iw_samples,
+                 args.seed))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ pipeline (shuffle + pad/crop/flip + batch 128) and of the evaluation pipeline.
 """
 
 import argparse
-import json
 import pickle
 import tarfile
 import tempfile
@@ -17,7 +16,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from keras_zoo.train import datasets
+
+from _report import emit
 
 
 def write_cifar10(root, images):
@@ -60,18 +62,18 @@ def main():
     with tempfile.TemporaryDirectory() as root:
         folder, archive = write_cifar10(root, args.images)
         data, seconds = timed(lambda: datasets.load("cifar10", folder, validation_split=5000))
-        print(json.dumps({"bench": "load_cifar10", "source": "folder", "seconds": round(seconds, 2),
-                          "train": len(data.x_train), "val": len(data.x_val)}))
+        emit({"bench": "load_cifar10", "source": "folder", "seconds": round(seconds, 2),
+              "train": len(data.x_train), "val": len(data.x_val)})
         _, seconds = timed(lambda: datasets.load("cifar10", archive))
-        print(json.dumps({"bench": "load_cifar10", "source": "tar.gz",
-                          "seconds": round(seconds, 2)}))
+        emit({"bench": "load_cifar10", "source": "tar.gz",
+              "seconds": round(seconds, 2)})
     for training in (True, False):
         dataset = datasets.make_pipeline(data.x_train, data.y_train, batch_size=128,
                                          training=training, augmentation="cifar")
         rate = images_per_second(dataset, args.batches)
-        print(json.dumps({"bench": "make_pipeline", "training": training, "augmentation":
-                          "cifar" if training else "none", "batch_size": 128,
-                          "images_per_s": round(rate)}))
+        emit({"bench": "make_pipeline", "training": training, "augmentation":
+              "cifar" if training else "none", "batch_size": 128,
+              "images_per_s": round(rate)})
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ after 3 warm-up calls, batch `--batch`.
 """
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -20,9 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from keras_zoo.export import to_saved_model, to_tflite  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+from keras_zoo.export import to_saved_model, to_tflite  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 BUILDERS = {"resnet20": models.ResNet20, "resnet56": models.ResNet56}
 
@@ -62,10 +63,10 @@ def bench(name, batch, repeats, workdir):
         runner = Interpreter(model_path=path).get_signature_runner("serving_default")
         rows.append((f"tflite_{quantize or 'float32'}", lambda r=runner: r(images=xf), path))
     for runtime, fn, path in rows:
-        print(json.dumps({"model": name, "runtime": runtime, "batch": batch,
-                          "latency_ms": round(_median_ms(fn, repeats), 3),
-                          "size_bytes": _size(path) if path else None,
-                          "params": model.count_params()}), flush=True)
+        emit({"model": name, "runtime": runtime, "batch": batch,
+              "latency_ms": round(_median_ms(fn, repeats), 3),
+              "size_bytes": _size(path) if path else None,
+              "params": model.count_params()})
 
 
 def main():

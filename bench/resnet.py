@@ -12,12 +12,14 @@ Contenders (ResNet-50, 224x224, 1000 classes, weights=None):
   keras_zoo            models.ResNet50(): our default, stride on the 3x3 conv (torchvision
                        "v1.5", ~4.1 vs ~3.9 GFLOPs: expect it a few % slower)
 Tasks: training step (train_on_batch, SGD, batch 16), inference (predict_on_batch, batch 8),
-for float32 and mixed_bfloat16 (the policy is set before each model is built). Then
-ResNet-20 CIFAR `model.fit` images/s (batch 128), keras_zoo only.
+for float32 and the policy `keras-zoo train --mixed-precision` picks here ("auto":
+mixed_bfloat16 only on CPUs with AVX512_BF16 or AMX, else float32, measured once; a
+"policy" line says which and why; `--policies float32,mixed_bfloat16` forces bf16). The
+policy is set before each model is built. Then ResNet-20 CIFAR `model.fit` images/s
+(batch 128), keras_zoo only. Every line names the CPU (model, vector extensions).
 """
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -28,6 +30,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+from keras_zoo.train import strategies  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 CONTENDERS = {
     "keras_applications": lambda: keras.applications.ResNet50(weights=None),
@@ -35,10 +40,6 @@ CONTENDERS = {
     "keras_zoo": lambda: models.ResNet50(),
 }
 TASKS = {"train": 16, "inference": 8}  # batch sizes
-
-
-def emit(record):
-    print(json.dumps(record), flush=True)
 
 
 def build(name, policy):
@@ -122,12 +123,30 @@ def bench_cifar(policy, repeats, images):
           "all": [round(r, 2) for r in rates]})
 
 
+def _policies(requested):
+    """The policies to measure, each once, saying why each was chosen."""
+    chosen = []
+    for name in requested.split(","):
+        if name == "auto":
+            policy, reason = strategies.precision_choice(True)
+            reason = f"--mixed-precision picks it: {reason}"
+        else:
+            policy, reason = name, "named in --policies"
+        emit({"bench": "policy", "requested": name, "policy": policy, "reason": reason,
+              "measured": policy not in chosen})
+        if policy not in chosen:
+            chosen.append(policy)
+    return chosen
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--policies", default="float32,mixed_bfloat16")
+    parser.add_argument("--policies", default="float32,auto",
+                        help="comma-separated Keras dtype policies; 'auto' is what "
+                             "keras-zoo train --mixed-precision picks on this machine")
     parser.add_argument("--cifar-images", type=int, default=2048)
     parser.add_argument("--skip-resnet50", action="store_true")
     parser.add_argument("--skip-cifar", action="store_true")
@@ -136,7 +155,7 @@ def main():
 
     emit({"bench": "env", "tensorflow": tf.__version__, "keras": keras.__version__,
           "cpus": os.cpu_count(), "repeats": args.repeats, "steps": args.steps})
-    for policy in args.policies.split(","):
+    for policy in _policies(args.policies):
         if not args.skip_resnet50:
             bench_resnet50(policy, args.repeats, args.steps, args.warmup)
         if not args.skip_cifar:

@@ -4,8 +4,10 @@ against torchvision.ops.roi_align on identical inputs (CPU).
 Features 2x200x304x256 (P2 of an 800x1216 image, spatial scale 1/4), 1000
 random proposal-like boxes, output 7x7 and 14x14, sampling ratio 2, aligned.
 Prints one JSON line per (contender, output size): median forward and
-forward+backward seconds over `--repeats` alternating rounds, the ratio to
-torchvision and the max abs difference of outputs and feature gradients.
+forward+backward wall seconds and CPU seconds (all threads) over `--repeats`
+alternating rounds, their ratios to torchvision, and the max abs difference of
+outputs and feature gradients. `--tf-threads` / `--torch-threads` set the thread
+pools; `taskset -c 0 ...` gives both libraries one CPU.
 
 Run (torch and torchvision must be importable next to tensorflow):
     /work/benchenv/bin/python bench/roi_align.py --repeats 5
@@ -18,10 +20,13 @@ torchvision 0.29.1, medians of 9):
     max |diff| to torchvision: outputs 2.0e-4 (7x7) / 2.3e-4 (14x14), feature gradients
     1.4e-4 / 3.0e-4, on N(0, 1) maps: float32 rounding of sample coordinates up to
     ~300 px (torchvision itself is 9.6e-5 from a float64 reference on the same boxes).
+With boxes visited in raster order, one run with the 2 cores loaded by other jobs
+(--repeats 5), 7x7: forward 0.047 s vs 0.400 s (0.119x wall; CPU seconds 0.156x),
+forward+backward 0.124x wall (0.125x CPU); pinned to one CPU (taskset -c 0): 0.127x /
+0.099x CPU; with oneDNN capped at AVX2 (ONEDNN_MAX_CPU_ISA=AVX2): 0.156x / 0.105x CPU.
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -33,6 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 
 from keras_zoo import ops  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 IMAGE_H, IMAGE_W, STRIDE = 800, 1216, 4
 
@@ -99,12 +106,15 @@ def tf_contender(features, boxes, box_indices, size, implementation):
 
 
 def timed(fn, settle_s=0.5):
-    """Seconds for one call, started after a pause: the previous contender's
-    worker threads (torch's OpenMP pool spins after each op) go idle first."""
+    """`(wall seconds, CPU seconds of the process)` for one call, started after a
+    pause: the previous contender's worker threads (torch's OpenMP pool spins after
+    each op) go idle first. CPU seconds add up every thread's work: they show what
+    a call costs however many cores it gets, and barely move when other jobs load
+    the machine (wall seconds do)."""
     time.sleep(settle_s)
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main():
@@ -113,28 +123,40 @@ def main():
     parser.add_argument("--boxes", type=int, default=1000)
     parser.add_argument("--channels", type=int, default=256)
     parser.add_argument("--sizes", type=int, nargs="+", default=[7, 14])
+    parser.add_argument("--tf-threads", type=int, default=0,
+                        help="TF intra- and inter-op threads (0: TF's default)")
+    parser.add_argument("--torch-threads", type=int, default=0,
+                        help="torch intra-op threads (0: torch's default)")
     args = parser.parse_args()
+    if args.tf_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.tf_threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.tf_threads)
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
     features, boxes, box_indices = make_inputs(args.boxes, args.channels)
     for size in args.sizes:
         contenders = {"torchvision": torch_contender(features, boxes, box_indices, size)}
         for implementation in ("crop_and_resize", "gather"):
             contenders[f"keras_zoo_{implementation}"] = tf_contender(
                 features, boxes, box_indices, size, implementation)
-        times = {name: {"forward": [], "forward_backward": []} for name in contenders}
+        times = {name: {k: [] for k in ("forward", "forward_backward", "forward_cpu",
+                                          "forward_backward_cpu")} for name in contenders}
         results = {}
         for name, (fwd, fwd_bwd, _) in contenders.items():  # warm-up (tracing)
             fwd()
             results[name] = contenders[name][2](*fwd_bwd())
         for _ in range(args.repeats):  # alternate contenders each round
             for name, (fwd, fwd_bwd, _) in contenders.items():
-                times[name]["forward"].append(timed(fwd)[0])
-                times[name]["forward_backward"].append(timed(fwd_bwd)[0])
+                for task, fn in (("forward", fwd), ("forward_backward", fwd_bwd)):
+                    wall, cpu = timed(fn)
+                    times[name][task].append(wall)
+                    times[name][f"{task}_cpu"].append(cpu)
         ref_out, ref_grad = results["torchvision"]
         base = {k: float(np.median(v)) for k, v in times["torchvision"].items()}
         for name in contenders:
             med = {k: float(np.median(v)) for k, v in times[name].items()}
             out, grad = results[name]
-            print(json.dumps({
+            emit({
                 "bench": "roi_align", "contender": name, "output_size": size,
                 "features": list(features.shape), "boxes": args.boxes, "sampling_ratio": 2,
                 "aligned": True, "repeats": args.repeats,
@@ -143,11 +165,18 @@ def main():
                 "forward_ratio": round(med["forward"] / base["forward"], 3),
                 "forward_backward_ratio": round(
                     med["forward_backward"] / base["forward_backward"], 3),
+                "forward_cpu_s": round(med["forward_cpu"], 4),
+                "forward_backward_cpu_s": round(med["forward_backward_cpu"], 4),
+                "forward_cpu_ratio": round(med["forward_cpu"] / base["forward_cpu"], 3),
+                "forward_backward_cpu_ratio": round(
+                    med["forward_backward_cpu"] / base["forward_backward_cpu"], 3),
                 "max_abs_diff_output": float(np.abs(out - ref_out).max()),
                 "max_abs_diff_grad": float(np.abs(grad - ref_grad).max()),
                 "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+                "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+                "cpus_allowed": len(os.sched_getaffinity(0)),
                 "torch_threads": torch.get_num_threads(),
-            }), flush=True)
+            })
 
 
 if __name__ == "__main__":

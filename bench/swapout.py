@@ -11,7 +11,6 @@ close to 30x one pass, or better by batching the samples (`max_batch_size`).
 """
 
 import argparse
-import json
 import os
 import statistics
 import time
@@ -23,6 +22,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from keras_zoo import models  # noqa: E402
+
+from _report import emit  # noqa: E402
 
 
 def _train_step(model):
@@ -62,10 +63,10 @@ def bench_training(args, x, y):
     base = statistics.median(times["add"])
     for merge, values in times.items():
         med = statistics.median(values)
-        print(json.dumps({"bench": "train_step", "net": f"{args.depth}x{args.width}",
-                          "merge": merge, "batch": len(x), "seconds": round(med, 5),
-                          "ratio_vs_add": round(med / base, 3), "repeats": args.repeats,
-                          "steps": args.steps, "device": DEVICE}), flush=True)
+        emit({"bench": "train_step", "net": f"{args.depth}x{args.width}",
+              "merge": merge, "batch": len(x), "seconds": round(med, 5),
+              "ratio_vs_add": round(med / base, 3), "repeats": args.repeats,
+              "steps": args.steps, "device": DEVICE})
     return nets["swapout"]
 
 
@@ -86,10 +87,10 @@ def bench_inference(args, model, x):
     base = statistics.median(times["deterministic_1_pass"])
     for name, values in times.items():
         med = statistics.median(values)
-        print(json.dumps({"bench": "inference", "net": f"{args.depth}x{args.width}",
-                          "mode": name, "batch": len(x), "seconds": round(med, 5),
-                          "ratio_vs_one_pass": round(med / base, 2),
-                          "max_batch_size": args.max_batch_size, "device": DEVICE}), flush=True)
+        emit({"bench": "inference", "net": f"{args.depth}x{args.width}",
+              "mode": name, "batch": len(x), "seconds": round(med, 5),
+              "ratio_vs_one_pass": round(med / base, 2),
+              "max_batch_size": args.max_batch_size, "device": DEVICE})
 
 
 def main():

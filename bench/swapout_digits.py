@@ -13,7 +13,6 @@ repeated `--repeats` times with fresh masks (mean, min, max).
 """
 
 import argparse
-import json
 import os
 import time
 
@@ -21,11 +20,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+from keras_zoo import models  # noqa: E402
 from keras_zoo.train import datasets  # noqa: E402
 from keras_zoo.train.optimizers import L2SGD  # noqa: E402
 from keras_zoo.train.schedules import StepSchedule  # noqa: E402
 
-from keras_zoo import models  # noqa: E402
+from _report import emit  # noqa: E402
 
 
 def main():
@@ -60,26 +61,24 @@ def main():
               "train_seconds": round(time.perf_counter() - start, 1),
               "final_train_loss": round(history.history["loss"][-1], 4),
               "final_train_accuracy": round(history.history["accuracy"][-1], 4)}
-    print(json.dumps({"bench": "digits_train", **header}), flush=True)
+    emit({"bench": "digits_train", **header})
 
     y = data.y_test
     deterministic = model.predict(data.x_test, batch_size=128, verbose=0)
-    print(json.dumps({"bench": "digits_inference", "net": model.name, "mode": "deterministic",
-                      "accuracy": round(float(np.mean(deterministic.argmax(1) == y)), 4)}),
-          flush=True)
+    emit({"bench": "digits_inference", "net": model.name, "mode": "deterministic",
+          "accuracy": round(float(np.mean(deterministic.argmax(1) == y)), 4)})
     for n in args.samples:
         accs = []
         start = time.perf_counter()
         for _ in range(args.repeats):
             probs = models.stochastic_predict(model, data.x_test, n, batch_size=128)
             accs.append(float(np.mean(probs.argmax(1) == y)))
-        print(json.dumps({
+        emit({
             "bench": "digits_inference", "net": model.name, "mode": f"stochastic_N{n}",
             "accuracy_mean": round(float(np.mean(accs)), 4),
             "accuracy_min": round(min(accs), 4), "accuracy_max": round(max(accs), 4),
             "repeats": args.repeats,
-            "seconds_per_repeat": round((time.perf_counter() - start) / args.repeats, 2)}),
-            flush=True)
+            "seconds_per_repeat": round((time.perf_counter() - start) / args.repeats, 2)})
 
 
 if __name__ == "__main__":

@@ -171,11 +171,43 @@ def verification_samples(model, given=None, *, raw_pixels=True):
     return as_input_dict(model, given, raw_pixels)
 
 
+def _replace_directory(new_path, final_path):
+    """Moves the directory `new_path` to the existing directory `final_path`.
+
+    POSIX cannot rename a directory over a non-empty one, so the old one is moved
+    aside first (into a hidden folder beside it) and deleted once the new one is in
+    place. If moving the new one in fails, the old one is moved back before the
+    error propagates: the old artifact stays where it was and nothing is left beside
+    it (should even the move back fail, the error says where the old one is).
+    """
+    parent, base = os.path.split(final_path)
+    aside_dir = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
+    aside = os.path.join(aside_dir, base)
+    try:
+        os.rename(final_path, aside)
+    except BaseException:
+        os.rmdir(aside_dir)
+        raise
+    try:
+        os.rename(new_path, final_path)
+    except BaseException:
+        try:
+            os.rename(aside, final_path)
+        except OSError as restore_error:
+            raise OSError(f"Could not put {final_path!r} back after a failed replace: the "
+                          f"previous version is in {aside!r}") from restore_error
+        os.rmdir(aside_dir)
+        raise
+    shutil.rmtree(aside_dir)
+
+
 @contextlib.contextmanager
 def atomic_path(final_path, *, overwrite):
-    """Yields a temporary path beside `final_path`; renames it into place when the
+    """Yields a temporary path beside `final_path`; moves it into place when the
     block succeeds, removes it when it raises. Refuses an existing `final_path`
-    unless `overwrite`."""
+    unless `overwrite`. A file replaces a file in one `os.replace`; a directory
+    replaces a directory by `_replace_directory` (the old one survives any failure).
+    Nothing temporary is left beside `final_path` either way."""
     final_path = os.path.abspath(os.fspath(final_path))
     refuse_existing(final_path, overwrite=overwrite)
     parent = os.path.dirname(final_path)
@@ -186,10 +218,7 @@ def atomic_path(final_path, *, overwrite):
     try:
         yield tmp_path
         if os.path.isdir(final_path) and not os.path.islink(final_path):
-            old = tempfile.mkdtemp(prefix=f".{base}.old-", dir=parent)
-            os.rename(final_path, os.path.join(old, base))
-            os.rename(tmp_path, final_path)
-            shutil.rmtree(old, ignore_errors=True)
+            _replace_directory(tmp_path, final_path)
         else:
             os.replace(tmp_path, final_path)
     finally:

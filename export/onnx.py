@@ -12,6 +12,7 @@ import io
 import os
 
 import numpy as np
+
 from keras_zoo.export import _common
 
 

@@ -6,10 +6,11 @@ The ``serving_default`` signature takes raw ``uint8`` images (any batch size)
 and returns named outputs, so a client sends pixels and needs no
 preprocessing (normalisation is a layer inside every keras_zoo model).
 
-A model with `Swapout` / `StochasticDepth` merges also gets a ``stochastic``
-signature (Singh et al. 2016, Sec. 3.2): ``images`` uint8 ``[None, H, W, C]``
-and ``num_samples`` int32 scalar N -> ``probabilities``, the mean softmax of
-N sampled passes (`keras_zoo.models.stochastic_serving_fn`).
+A model with stochastic layers (a bool ``stochastic_inference`` attribute, as
+`Swapout` / `StochasticDepth` merges have) also gets a ``stochastic`` signature
+(Singh et al. 2016, Sec. 3.2): ``images`` uint8 ``[None, H, W, C]`` and
+``num_samples`` int32 scalar N -> ``probabilities``, the mean softmax of N
+sampled passes (`keras_zoo.export.stochastic.stochastic_serving_fn`).
 """
 
 import os
@@ -17,9 +18,9 @@ import os
 import keras
 import numpy as np
 import tensorflow as tf
-from keras_zoo.export import _common
 
-from keras_zoo.models import stochastic_inference
+from keras_zoo.export import _common
+from keras_zoo.export.stochastic import stochastic_layers, stochastic_serving_fn
 
 SIGNATURE_KEY = "serving_default"
 STOCHASTIC_KEY = "stochastic"
@@ -38,13 +39,13 @@ def _serving_fn(model, output_names=None, raw_pixels=True):
     return serve, signature
 
 
-def _wants_stochastic(model, stochastic, raw_pixels):
-    if stochastic not in (None, True, False):
-        raise ValueError(f"Expected stochastic in (None, True, False). Received: {stochastic!r}")
-    if stochastic is False or (stochastic is None
-                               and not stochastic_inference.has_stochastic_layers(model)):
+def _wants_stochastic(model, wanted, raw_pixels):
+    if wanted not in (None, True, False):
+        raise ValueError(f"Expected stochastic in (None, True, False). Received: {wanted!r}")
+    found = bool(stochastic_layers(model))
+    if wanted is False or (wanted is None and not found):
         return False
-    if not stochastic_inference.has_stochastic_layers(model):
+    if not found:
         raise ValueError("Expected a model with Swapout / StochasticDepth layers for "
                          f"stochastic=True. Received: model={model.name!r} has none")
     if (len(model.inputs) != 1 or len(model.inputs[0].shape) != 4 or len(model.outputs) != 1
@@ -71,7 +72,8 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
     keeps the model's dtype instead (e.g. `ConcreteVAE.encoder`'s binary float
     images; its rank-3 `decoder` input is float either way).
 
-    A model with `Swapout` / `StochasticDepth` layers also gets the
+    A model with stochastic layers (`Swapout` / `StochasticDepth`, or any
+    layer with a bool `stochastic_inference` attribute) also gets the
     `stochastic` signature: `images` uint8 `[None, H, W, C]`, `num_samples`
     int32 scalar N >= 1 -> `probabilities` float32 `[None, classes]`, the
     mean softmax of N sampled passes (Singh et al. 2016, Sec. 3.2).
@@ -93,9 +95,8 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
             default: 2 random images.
         output_names: names for a non-dict model's outputs (default above).
         raw_pixels: serve rank-4 inputs as uint8 raw pixels (False: the model's dtype).
-        stochastic: None adds the `stochastic` signature when
-            `keras_zoo.models.has_stochastic_layers(model)`; True requires it;
-            False leaves it out.
+        stochastic: None adds the `stochastic` signature when the model has
+            stochastic layers; True requires them; False leaves it out.
         from_logits: the model outputs logits; the `stochastic` signature then
             applies the softmax to each pass before averaging.
 
@@ -116,20 +117,20 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
         raise ValueError(f"Expected a keras.Model. Received: model of type {type(model).__name__}")
     final = os.path.join(os.fspath(directory), str(int(version)))
     serve, signature = _serving_fn(model, output_names, raw_pixels)
-    stochastic = _wants_stochastic(model, stochastic, raw_pixels)
+    with_stochastic = _wants_stochastic(model, stochastic, raw_pixels)
     if verify:
         samples = _common.verification_samples(model, sample_inputs, raw_pixels=raw_pixels)
     with _common.atomic_path(final, overwrite=overwrite) as tmp:
         archive = keras.export.ExportArchive()
         archive.track(model)
         archive.add_endpoint(SIGNATURE_KEY, serve, input_signature=signature)
-        if stochastic:
-            archive.add_endpoint(STOCHASTIC_KEY, stochastic_inference.stochastic_serving_fn(
+        if with_stochastic:
+            archive.add_endpoint(STOCHASTIC_KEY, stochastic_serving_fn(
                 model, from_logits=from_logits))
         archive.write_out(tmp, verbose=False)
         if verify:
             verify_saved_model(tmp, model, samples, output_names=output_names)
-            if stochastic:
+            if with_stochastic:
                 verify_stochastic_signature(tmp, model, next(iter(samples.values())),
                                             from_logits=from_logits)
     return final
@@ -156,16 +157,17 @@ def verify_stochastic_signature(path, model, images, *, num_samples=VERIFY_NUM_S
 
     The signature's output must be `[B, classes]` rows on the probability
     simplex (entries >= 0, sums 1 within `tolerance`) and, seeded, equal what
-    Keras computes: the SavedModel holds the merges' `SeedGenerator` states as
-    they were when written, so `keras_zoo.models.sampled_probabilities` run
-    from the same states draws the same masks. The model's states are
-    restored afterwards (verification consumes no randomness). Must run
-    before the model samples again after the write.
+    Keras computes eagerly: the SavedModel holds the stochastic layers'
+    `SeedGenerator` states as they were when written, so the same passes run
+    from the same states draw the same masks. The layers' states are restored
+    afterwards (verification consumes no randomness). Must run before the
+    model samples again after the write.
 
     Returns the max error as a fraction of the output scale.
     """
-    merges = stochastic_inference.stochastic_layers(model)
-    states = [layer.seed_generator.state.numpy() for layer in merges]
+    state = [v for layer in stochastic_layers(model)
+             for v in layer.non_trainable_variables]
+    values = [v.numpy() for v in state]
     loaded = tf.saved_model.load(path)
     fn = loaded.signatures[STOCHASTIC_KEY]
     got = fn(images=tf.constant(images, tf.uint8),
@@ -179,11 +181,11 @@ def verify_stochastic_signature(path, model, images, *, num_samples=VERIFY_NUM_S
         raise _common.ExportVerificationError(
             f"Stochastic signature of {path!r}: expected probability rows (>= 0, summing to 1). "
             f"Received: min {got.min():.3g}, row sums {got.sum(-1)}")
+    serve = stochastic_serving_fn(model, from_logits=from_logits).python_function
     try:
-        expected = stochastic_inference.sampled_probabilities(
-            model, images, num_samples, from_logits=from_logits).numpy()
+        expected = serve(tf.constant(images, tf.uint8), num_samples)["probabilities"].numpy()
     finally:
-        for layer, state in zip(merges, states):
-            layer.seed_generator.state.assign(state)
+        for variable, value in zip(state, values):
+            variable.assign(value)
     return _common.check_close({"probabilities": expected}, {"probabilities": got}, tolerance,
                                f"Stochastic signature of SavedModel {path!r} (seeded)")

@@ -20,6 +20,7 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
+
 from keras_zoo.export import _common
 
 SIGNATURE_KEY = "serving_default"

@@ -59,16 +59,19 @@ def grid_anchors(feature_shape, stride, cell):
 
     Args:
         feature_shape: ``(H_l, W_l)`` of the level's feature map (ints or scalar tensors).
-        stride: the level's stride in input pixels.
+        stride: the level's stride in input pixels, one number or ``(stride_y, stride_x)``
+            (torchvision takes ``padded_size // feature_size`` per axis, which is not
+            the nominal stride on a level whose map was rounded up, e.g. 61 x 64 on P6
+            of an 800x1216 image; see :func:`grid_strides`).
         cell: ``[A, 4]`` cell anchors (see :func:`cell_anchors`).
 
     Returns:
         ``[H_l * W_l * A, 4]`` float32 ``xyxy``, ordered (row, column, cell anchor).
     """
     height, width = feature_shape[0], feature_shape[1]
-    stride = tf.cast(stride, tf.float32)
-    shift_x = tf.cast(tf.range(width), tf.float32) * stride
-    shift_y = tf.cast(tf.range(height), tf.float32) * stride
+    stride_y, stride_x = stride if isinstance(stride, (tuple, list)) else (stride, stride)
+    shift_x = tf.cast(tf.range(width), tf.float32) * tf.cast(stride_x, tf.float32)
+    shift_y = tf.cast(tf.range(height), tf.float32) * tf.cast(stride_y, tf.float32)
     sy, sx = tf.meshgrid(shift_y, shift_x, indexing="ij")
     sx = tf.reshape(sx, [-1])
     sy = tf.reshape(sy, [-1])
@@ -97,6 +100,19 @@ def feature_shapes(image_size, strides=FPN_STRIDES):
     return [((size[0] + s - 1) // s, (size[1] + s - 1) // s) for s in strides]
 
 
+def grid_strides(image_size, level_shapes):
+    """torchvision's per-axis anchor strides: ``padded_size // feature_size``.
+
+    Args:
+        image_size: ``(height, width)`` of the padded input (ints or scalar tensors).
+        level_shapes: ``(H_l, W_l)`` per level.
+
+    Returns:
+        A list of ``(stride_y, stride_x)`` pairs, for :func:`fpn_anchors_per_level`.
+    """
+    return [(image_size[0] // h, image_size[1] // w) for h, w in level_shapes]
+
+
 def fpn_anchors_per_level(image_size, *, sizes=FPN_SIZES, strides=FPN_STRIDES,
                           aspect_ratios=FPN_ASPECT_RATIOS, level_shapes=None):
     """Anchors of every pyramid level, as a list (P2 first).
@@ -105,7 +121,7 @@ def fpn_anchors_per_level(image_size, *, sizes=FPN_SIZES, strides=FPN_STRIDES,
         image_size: ``(height, width)`` of the (padded) input, ints or a ``[2]``
             tensor; dynamic sizes work inside ``tf.function``.
         sizes: per level, an anchor size or a tuple of sizes (default 32..512).
-        strides: per level stride (default 4..64).
+        strides: per level stride (default 4..64), a number or ``(stride_y, stride_x)``.
         aspect_ratios: ``height / width`` ratios shared by all levels.
         level_shapes: optional explicit ``(H_l, W_l)`` per level (e.g. read from
             the feature maps); default :func:`feature_shapes` of ``image_size``.

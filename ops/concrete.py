@@ -18,15 +18,20 @@ Every function computes in float32 (float64 stays float64) and returns the
 dtype of its input, so float16/bfloat16 inputs neither overflow nor lose
 the small probabilities of a low-temperature sample.
 
-Seeds: ``seed`` is a ``keras.random.SeedGenerator`` (each call draws new
-noise and advances it: use this inside layers and training loops), an int
-(the same noise on every call with the same shapes: repeatable, stateless)
-or None (noise from Keras' global seed generator, which
-``keras.utils.set_random_seed`` seeds).
+Seeds are stateless (`keras_zoo.ops.seeds`): ``seed`` is a ``[2]`` int
+tensor (a layer passes ``seed_generator.next()`` of the
+`keras.random.SeedGenerator` it owns, as `layers.RelaxedOneHotCategorical`
+does), an int ``s`` (the seed ``[s, 0]``: the same noise on every call) or
+None (a fresh seed from TensorFlow's global generator). For a ``[2]`` seed or
+an int the noise equals what these functions drew before they took stateless
+seeds, when they called ``keras.random.uniform`` with that SeedGenerator or
+int; with None it does not (it came from Keras' global SeedGenerator then, from
+TensorFlow's global seed now).
 """
 
-import keras
 import tensorflow as tf
+
+from .seeds import stateless_seed
 
 __all__ = [
     "sample",
@@ -58,8 +63,6 @@ def _temperature(temperature, dtype):
         raise ValueError(f"Expected a positive temperature. Received: temperature={temperature}")
     if isinstance(temperature, (int, float)):
         return tf.constant(temperature, dtype)  # tf.cast would round through float32
-    if isinstance(temperature, keras.Variable):
-        temperature = temperature.value
     return tf.cast(temperature, dtype)
 
 
@@ -72,7 +75,8 @@ def _cast(value, dtype):
 def _uniform(shape, dtype, seed):
     # Open interval (0, 1): the smallest normal number keeps log(u) finite.
     tiny = float(tf.experimental.numpy.finfo(dtype.as_numpy_dtype).tiny)
-    return keras.random.uniform(shape, minval=tiny, maxval=1.0, dtype=dtype.name, seed=seed)
+    return tf.random.stateless_uniform(shape, stateless_seed(seed), minval=tiny, maxval=1.0,
+                                       dtype=dtype)
 
 
 def _gumbel(shape, dtype, seed):
@@ -96,9 +100,9 @@ def exp_sample(logits, temperature, *, seed=None):
 
     Args:
         logits: float ``[..., K]`` unnormalised class log-probabilities.
-        temperature: positive scalar (float, tensor or `keras.Variable`), or a
-            tensor broadcastable to ``logits.shape[:-1]``.
-        seed: `keras.random.SeedGenerator`, int or None (see the module docstring).
+        temperature: positive scalar (float or tensor: a layer passes its temperature
+            variable's value), or a tensor broadcastable to ``logits.shape[:-1]``.
+        seed: ``[2]`` int tensor, int or None (see the module docstring).
 
     Returns:
         ``[..., K]`` log-probabilities (``logsumexp`` over the last axis is 0),
@@ -132,9 +136,9 @@ def sample(logits, temperature, *, seed=None, hard=False):
 
     Args:
         logits: float ``[..., K]`` unnormalised class log-probabilities.
-        temperature: positive scalar (float, tensor or `keras.Variable`), or a
-            tensor broadcastable to ``logits.shape[:-1]``.
-        seed: `keras.random.SeedGenerator`, int or None (see the module docstring).
+        temperature: positive scalar (float or tensor: a layer passes its temperature
+            variable's value), or a tensor broadcastable to ``logits.shape[:-1]``.
+        seed: ``[2]`` int tensor, int or None (see the module docstring).
         hard: straight-through Gumbel-Softmax (Jang Sec. 2.2): the forward value is
             ``one_hot(argmax(y))``, the gradient is that of the soft sample ``y``.
 
@@ -220,9 +224,9 @@ def binary_sample(logits, temperature, *, seed=None, hard=False):
 
     Args:
         logits: float ``[...]`` logit of the probability of 1.
-        temperature: positive scalar (float, tensor or `keras.Variable`), or a
-            tensor broadcastable to ``logits``.
-        seed: `keras.random.SeedGenerator`, int or None (see the module docstring).
+        temperature: positive scalar (float or tensor: a layer passes its temperature
+            variable's value), or a tensor broadcastable to ``logits``.
+        seed: ``[2]`` int tensor, int or None (see the module docstring).
         hard: straight-through: forward ``y > 0.5`` as 0/1, gradient of the soft ``y``.
 
     Returns:

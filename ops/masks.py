@@ -1,4 +1,4 @@
-"""Instance-mask ops: mask targets per RoI, pasting predicted masks, COCO rasterisation.
+"""Instance-mask ops: mask targets per RoI and pasting predicted masks.
 
 - :func:`crop_and_resize_masks` / :func:`mask_targets`: the Mask R-CNN mask target
   (He et al. 2017, Sec. 3: "the intersection between an RoI and its associated
@@ -6,23 +6,23 @@
   resampled as detectron2's ``BitMasks.crop_and_resize`` does: RoIAlign with
   ``aligned=True``, spatial scale 1, adaptive sampling (``ceil(roi / m)`` points
   per bin and axis), then ``>= 0.5``.
+- :func:`box_mask_targets`: the same targets from ground-truth masks stored cropped
+  to their boxes at a fixed size (``[B, G, M, M]``), the form Mask R-CNN trains on.
 - :func:`paste_masks`: the inverse at inference (Sec. 3.1: "the m x m floating-number
   mask output is then resized to the RoI size, and binarized at a threshold of
   0.5"), with the sampling of detectron2's ``paste_masks_in_image``: every image
   pixel centre is mapped into the mask and read by bilinear interpolation with zero
   padding outside it (``grid_sample(align_corners=False)``).
-- :func:`polygons_to_mask`, :func:`rle_to_mask`, :func:`segmentation_to_mask`,
-  :func:`mask_to_rle`: COCO polygon / RLE rasterisation through pycocotools. These
-  run in NumPy, outside the TF graph (call them in the data pipeline via
-  ``tf.numpy_function`` or beforehand).
 
-Both TF ops are exact and separable: bilinear sampling on a regular grid, averaged
+COCO polygon / RLE rasterisation (NumPy, pycocotools) is data preparation and
+lives with the COCO data code: `keras_zoo.train.datasets.coco_masks`.
+
+Both ops are exact and separable: bilinear sampling on a regular grid, averaged
 or not, is ``A_y @ mask @ A_x^T`` with per-axis weight matrices, so they are a pair
 of batched matmuls (no CropAndResize, no gather of sample points). Boxes are float32
 ``xyxy`` in image pixels; masks are ``[..., height, width]`` (no channel axis).
 """
 
-import numpy as np
 import tensorflow as tf
 
 MASK_SIZE = 28  # Mask R-CNN Sec. 3.1 (FPN mask head output, m = 28)
@@ -130,6 +130,16 @@ def mask_targets(gt_masks, rois, matched, output_size=MASK_SIZE, *, sampling_rat
     return tf.reshape(crops, tf.concat([[shape[0], num_rois], tf.shape(crops)[1:]], 0))
 
 
+def _interpolation_weights(u, mask_len):
+    """Bilinear weights ``[..., mask_len]`` of mask coordinates ``u [...]`` (cell centres at
+    0 .. mask_len - 1), zero outside the mask (``grid_sample(padding_mode="zeros")``)."""
+    low = tf.floor(u)
+    frac = (u - low)[..., None]
+    low = tf.cast(low, tf.int32)
+    # one_hot of an out-of-range index is a zero row: the zero padding.
+    return tf.one_hot(low, mask_len) * (1.0 - frac) + tf.one_hot(low + 1, mask_len) * frac
+
+
 def _paste_weights(start, end, length, mask_len):
     """``[..., length, mask_len]`` bilinear weights of image pixel centres inside a box."""
     extent = end - start
@@ -137,19 +147,127 @@ def _paste_weights(start, end, length, mask_len):
     u = (centres - start[..., None]) * tf.math.divide_no_nan(
         tf.cast(mask_len, tf.float32), extent)[..., None] - 0.5
     u = tf.where(extent[..., None] > 0, u, -2.0)  # empty box: nothing to sample
-    low = tf.floor(u)
-    frac = (u - low)[..., None]
-    low = tf.cast(low, tf.int32)
-    # one_hot of an out-of-range index is a zero row: grid_sample's zero padding.
-    return (tf.one_hot(low, mask_len) * (1.0 - frac) + tf.one_hot(low + 1, mask_len) * frac)
+    return _interpolation_weights(u, mask_len)
 
 
-def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD):
+def _torchvision_paste_weights(start, end, length, mask_len):
+    """As `_paste_weights`, with torchvision's rules: the box grows by (m + 2) / m about
+    its centre and is truncated to integers ``b0, b1``; pixels ``b0 .. b1`` read the
+    mask padded by one zero cell, resized to ``b1 - b0 + 1`` (bilinear,
+    ``align_corners=False``, clamped)."""
+    half = (end - start) * 0.5 * (mask_len + 2) / mask_len
+    centre = (end + start) * 0.5
+    b0 = tf.cast(tf.cast(centre - half, tf.int32), tf.float32)  # .to(int64): truncation
+    b1 = tf.cast(tf.cast(centre + half, tf.int32), tf.float32)
+    size = tf.maximum(b1 - b0 + 1.0, 1.0)
+    pixels = tf.cast(tf.range(length), tf.float32)
+    u = (pixels - b0[..., None] + 0.5) * ((mask_len + 2) / size)[..., None] - 0.5
+    u = tf.minimum(tf.maximum(u, 0.0), mask_len + 1.0)  # clamped source, padded frame
+    inside = (pixels >= b0[..., None]) & (pixels <= b1[..., None])
+    padded = _interpolation_weights(u, mask_len + 2)[..., 1:mask_len + 1]
+    return padded * tf.cast(inside, tf.float32)[..., None]
+
+
+def _box_crop_weights(start, end, gt_start, gt_end, mask_len, size, sampling_ratio):
+    """``[..., size, mask_len]``: row p averages the bilinear weights of the
+    ``sampling_ratio`` samples of bin p of ``[start, end)`` read from a mask whose
+    ``mask_len`` cells tile ``[gt_start, gt_end)`` (zero outside it)."""
+    bin_size = (end - start) / size
+    p = tf.cast(tf.range(size), tf.float32)[:, None]
+    i = (tf.cast(tf.range(sampling_ratio), tf.float32)[None, :] + 0.5) / sampling_ratio
+    points = start[..., None, None] + (p + i) * bin_size[..., None, None]  # [..., size, g]
+    extent = gt_end - gt_start
+    scale = tf.math.divide_no_nan(tf.cast(mask_len, tf.float32), extent)[..., None, None]
+    u = (points - gt_start[..., None, None]) * scale - 0.5
+    u = tf.where(extent[..., None, None] > 0, u, -2.0)  # empty ground truth: all zero
+    return tf.reduce_mean(_interpolation_weights(u, mask_len), axis=-2)
+
+
+def box_mask_targets(gt_masks, gt_boxes, rois, matched, output_size=MASK_SIZE, *,
+                     sampling_ratio=2, threshold=MASK_THRESHOLD):
+    """Mask R-CNN targets from ground-truth masks stored cropped to their boxes.
+
+    The memory-light form of :func:`mask_targets` (the one of TF Model Garden's
+    Mask R-CNN): instance ``g`` is an ``M x M`` mask whose cells tile its box
+    ``gt_boxes[b, g]`` (cell ``(u, v)`` covers ``[x1 + v w / M, x1 + (v + 1) w / M)``
+    and the same in y), zero outside the box. 100 instances at M = 112 take 1.25 MB
+    as uint8, against ~100 MB for full 800x1333 masks; resizing or flipping an image
+    only moves the boxes. A full mask crops to this form with
+    ``crop_and_resize_masks(masks, boxes, range(G), M, threshold=None)``.
+
+    Output pixel ``(p, q)`` of RoI ``r`` averages ``sampling_ratio^2`` bilinear samples
+    of its ground-truth crop at the regular points of bin ``(p, q)`` of the RoI
+    (RoIAlign, Sec. 3, in continuous coordinates), reading 0 outside the crop; then
+    ``>= threshold``. On a mask that is exactly the crop of a full mask this equals
+    :func:`mask_targets` up to the resampling of the crop.
+
+    Args:
+        gt_masks: ``[B, G, M_h, M_w]`` box-cropped masks (bool, uint8 or float in [0, 1]).
+        gt_boxes: ``[B, G, 4]`` float32 ``xyxy`` boxes the masks are cropped to.
+        rois: ``[B, R, 4]`` float32 ``xyxy`` (the sampled positive RoIs).
+        matched: ``[B, R]`` int ground-truth index of each RoI.
+        output_size: int ``m`` (28) or ``(m_h, m_w)``.
+        sampling_ratio: samples per bin and axis (> 0).
+        threshold: targets are ``value >= threshold`` as 0/1; ``None`` returns soft values.
+
+    Returns:
+        ``[B, R, m_h, m_w]`` float32.
+    """
+    gt_masks = tf.convert_to_tensor(gt_masks)
+    if gt_masks.shape.rank != 4:
+        raise ValueError("Expected gt_masks of shape [B, G, M, M]. "
+                         f"Received: gt_masks.shape={gt_masks.shape}")
+    matched = tf.cast(matched, tf.int32)
+    return crop_box_masks(tf.gather(gt_masks, matched, batch_dims=1),
+                          tf.gather(tf.convert_to_tensor(gt_boxes, tf.float32), matched,
+                                    batch_dims=1),
+                          rois, output_size, sampling_ratio=sampling_ratio, threshold=threshold)
+
+
+def crop_box_masks(masks, mask_boxes, rois, output_size=MASK_SIZE, *, sampling_ratio=2,
+                   threshold=MASK_THRESHOLD):
+    """:func:`box_mask_targets` with one box-cropped mask per RoI, any leading dims.
+
+    Args:
+        masks: ``[..., M_h, M_w]`` masks, each cropped to its ``mask_boxes`` row.
+        mask_boxes: ``[..., 4]`` float32 ``xyxy`` boxes of the masks.
+        rois: ``[..., 4]`` float32 ``xyxy``, one per mask.
+        output_size, sampling_ratio, threshold: as :func:`box_mask_targets`.
+
+    Returns:
+        ``[..., m_h, m_w]`` float32.
+    """
+    out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
+    if sampling_ratio < 1:
+        raise ValueError(f"Expected sampling_ratio >= 1. Received: sampling_ratio={sampling_ratio}")
+    masks = tf.cast(tf.convert_to_tensor(masks), tf.float32)
+    rx1, ry1, rx2, ry2 = tf.unstack(tf.convert_to_tensor(rois, tf.float32), num=4, axis=-1)
+    gx1, gy1, gx2, gy2 = tf.unstack(tf.convert_to_tensor(mask_boxes, tf.float32), num=4,
+                                    axis=-1)
+    wy = _box_crop_weights(ry1, ry2, gy1, gy2, masks.shape[-2] or tf.shape(masks)[-2], out_h,
+                           sampling_ratio)
+    wx = _box_crop_weights(rx1, rx2, gx1, gx2, masks.shape[-1] or tf.shape(masks)[-1], out_w,
+                           sampling_ratio)
+    crops = tf.matmul(tf.matmul(wy, masks), wx, transpose_b=True)
+    if threshold is None:
+        return crops
+    return tf.cast(crops >= threshold, tf.float32)
+
+
+PASTE_CONVENTIONS = ("detectron2", "torchvision")
+
+
+def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD,
+                convention="detectron2"):
     """Pastes ``m x m`` mask probabilities into full images at their boxes.
 
-    As detectron2's ``paste_masks_in_image``: image pixel ``(i, j)`` reads the mask
-    at ``u = (j + 0.5 - x1) / (x2 - x1) * m_w - 0.5`` (same for rows) by bilinear
-    interpolation, zero outside the mask; then ``>= threshold``.
+    As detectron2's ``paste_masks_in_image`` (``convention="detectron2"``): image
+    pixel ``(i, j)`` reads the mask at ``u = (j + 0.5 - x1) / (x2 - x1) * m_w - 0.5``
+    (same for rows) by bilinear interpolation, zero outside the mask; then
+    ``>= threshold``. ``convention="torchvision"`` follows torchvision's
+    ``paste_masks_in_image`` instead (box grown by one mask cell and rounded to
+    whole pixels, mask padded by a zero border and resized to it), to compare with
+    torchvision's outputs: on a 20-pixel box the two differ by up to a pixel.
 
     Args:
         masks: ``[..., N, m_h, m_w]`` float probabilities (e.g. sigmoid of the mask head
@@ -158,82 +276,22 @@ def paste_masks(masks, boxes, image_size, *, threshold=MASK_THRESHOLD):
         image_size: ``(height, width)`` of the output, python ints.
         threshold: binarisation threshold (0.5, Sec. 3.1); ``None`` returns the
             interpolated probabilities.
+        convention: ``"detectron2"`` or ``"torchvision"``.
 
     Returns:
         ``[..., N, height, width]``: bool when thresholded, else float32.
     """
+    if convention not in PASTE_CONVENTIONS:
+        raise ValueError(f"Expected convention to be one of {PASTE_CONVENTIONS}. "
+                         f"Received: convention={convention!r}")
+    weights = _paste_weights if convention == "detectron2" else _torchvision_paste_weights
     height, width = image_size
     masks = tf.convert_to_tensor(masks, tf.float32)
     boxes = tf.convert_to_tensor(boxes, tf.float32)
     x1, y1, x2, y2 = tf.unstack(boxes, num=4, axis=-1)
-    wy = _paste_weights(y1, y2, height, tf.shape(masks)[-2])
-    wx = _paste_weights(x1, x2, width, tf.shape(masks)[-1])
+    wy = weights(y1, y2, height, masks.shape[-2] or tf.shape(masks)[-2])
+    wx = weights(x1, x2, width, masks.shape[-1] or tf.shape(masks)[-1])
     pasted = tf.matmul(tf.matmul(wy, masks), wx, transpose_b=True)
     if threshold is None:
         return pasted
     return pasted >= threshold
-
-
-def polygons_to_mask(polygons, height, width):
-    """COCO polygons to a binary mask (NumPy, pycocotools; not a TF op).
-
-    Args:
-        polygons: list of flat ``[x1, y1, x2, y2, ...]`` pixel coordinate lists
-            (COCO ``segmentation`` of a non-crowd annotation); their union is drawn.
-        height, width: image size.
-
-    Returns:
-        ``[height, width]`` uint8 in {0, 1}.
-    """
-    from pycocotools import mask as mask_utils
-
-    if not polygons:
-        return np.zeros((height, width), np.uint8)
-    rles = mask_utils.frPyObjects([list(map(float, p)) for p in polygons], height, width)
-    return mask_utils.decode(mask_utils.merge(rles)).astype(np.uint8)
-
-
-def rle_to_mask(rle, height, width):
-    """COCO RLE (compressed ``counts`` string/bytes or uncompressed list) to a mask.
-
-    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
-    """
-    from pycocotools import mask as mask_utils
-
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        rle = mask_utils.frPyObjects(rle, height, width)
-    elif isinstance(counts, str):
-        rle = {"size": list(rle["size"]), "counts": counts.encode("ascii")}
-    if list(rle["size"]) != [height, width]:
-        raise ValueError(
-            f"Expected an RLE of size {[height, width]}. Received: size={list(rle['size'])}")
-    return mask_utils.decode(rle).astype(np.uint8)
-
-
-def segmentation_to_mask(segmentation, height, width):
-    """A COCO annotation's ``segmentation`` (polygon list or RLE dict) to a mask.
-
-    NumPy, pycocotools; not a TF op. Returns ``[height, width]`` uint8 in {0, 1}.
-    """
-    if isinstance(segmentation, dict):
-        return rle_to_mask(segmentation, height, width)
-    if isinstance(segmentation, (list, tuple)):
-        return polygons_to_mask(segmentation, height, width)
-    raise ValueError(
-        "Expected a COCO segmentation: a list of polygons or an RLE dict. "
-        f"Received: segmentation of type {type(segmentation).__name__}")
-
-
-def mask_to_rle(mask):
-    """Binary ``[height, width]`` mask to a JSON-ready compressed COCO RLE.
-
-    NumPy, pycocotools; not a TF op. Returns ``{"size": [h, w], "counts": str}``.
-    """
-    from pycocotools import mask as mask_utils
-
-    mask = np.asarray(mask)
-    if mask.ndim != 2:
-        raise ValueError(f"Expected a [height, width] mask. Received: mask.shape={mask.shape}")
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {"size": [int(v) for v in rle["size"]], "counts": rle["counts"].decode("ascii")}

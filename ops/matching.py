@@ -22,6 +22,7 @@ the seed if that matters.
 import tensorflow as tf
 
 from . import boxes as box_ops
+from .seeds import stateless_seed
 
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
 
@@ -128,13 +129,21 @@ def gather_matched(values, matched):
     return tf.gather(values, matched, batch_dims=1)
 
 
-def _seed_pair(seed):
-    if isinstance(seed, int):
-        return tf.constant([seed, 0], tf.int64)
-    seed = tf.convert_to_tensor(seed)
-    if seed.shape.rank != 1 or seed.shape[0] != 2:
-        raise ValueError(f"Expected seed to be an int or a [2] tensor. Received: seed={seed}")
-    return tf.cast(seed, tf.int64)
+def _uniform_keys(shape, seed):
+    """Uniform ``[B, N]`` sort keys: one stateless draw for the batch (a seed of
+    `keras_zoo.ops.seeds`) or one per image (int seeds ``[B, 2]``: an image's draw then
+    depends on its own seed only)."""
+    if not isinstance(seed, int) and seed is not None:
+        seed = tf.convert_to_tensor(seed)
+        if seed.shape.rank == 2:
+            if seed.shape[-1] != 2 or not seed.dtype.is_integer:
+                raise ValueError("Expected per-image seeds of shape [B, 2] (int). "
+                                 f"Received: seed of dtype {seed.dtype.name} and shape "
+                                 f"{seed.shape}")
+            return tf.map_fn(lambda s: tf.random.stateless_uniform(shape[1:],
+                                                                   seed=stateless_seed(s)),
+                             seed, fn_output_signature=tf.float32)
+    return tf.random.stateless_uniform(shape, seed=stateless_seed(seed))
 
 
 def sample_balanced(labels, num_samples, positive_fraction, seed):
@@ -148,8 +157,10 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         labels: ``[B, N]`` int in {1, 0, -1} (from :func:`match`).
         num_samples: python int, samples per image (RPN 256, heads 512).
         positive_fraction: float in [0, 1] (RPN 0.5, heads 0.25).
-        seed: int, or ``[2]`` int tensor for stateless random ops (e.g. from a
-            ``keras.random.SeedGenerator``). Same seed and labels, same sample.
+        seed: ``[2]`` int tensor (e.g. ``seed_generator.next()`` of the calling
+            layer) or int (`keras_zoo.ops.seeds`), or ``[B, 2]`` seeds, one per image, so
+            an image's sample does not depend on which other images share its batch (or
+            replica). Same seed and labels, same sample.
 
     Returns:
         ``[B, num_samples]`` int32 row indices: the positives first, then the
@@ -163,7 +174,7 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         raise ValueError(f"Expected num_samples >= 1. Received: num_samples={num_samples}")
     labels = tf.convert_to_tensor(labels, tf.int32)
     shape = tf.shape(labels)
-    keys = tf.random.stateless_uniform(shape, seed=_seed_pair(seed))
+    keys = _uniform_keys(shape, seed)
     k = tf.minimum(num_samples, shape[1])
     ranks = tf.range(k)[None, :]
 

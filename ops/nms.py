@@ -6,8 +6,10 @@ Serving signatures and TFLite need static shapes, so every image returns exactly
 Greedy NMS (as in torchvision ``batched_nms`` and detectron2): per image and per
 class, visit boxes by decreasing score and drop every box whose IoU with an
 already kept box of the same class reaches ``iou_threshold``. Classes are kept
-apart with the class-offset trick: each box is shifted by ``class * (max_coord +
-1)`` so boxes of different classes never overlap, and one class-agnostic NMS
+apart with the class-offset trick: each box is shifted by ``1 - min_coord + class
+* (max_coord - min_coord + 1)``, so boxes of different classes never overlap and
+every shifted coordinate is >= 1 (TF's padded NMS takes a box whose coordinates are
+all <= 0 for padding), and one class-agnostic NMS
 (``tf.image.non_max_suppression_padded``, batched and tile-based, algorithmically
 equal to greedy NMS) does the rest. Boxes are float32 ``xyxy`` pixels. The graph
 has static output shapes, compiles with XLA (``jit_compile=True``) and converts to
@@ -20,8 +22,6 @@ a box is suppressed at ``IoU >= iou_threshold`` (torchvision: ``>``), and IoU ha
 """
 
 import tensorflow as tf
-
-from . import boxes as box_ops
 
 # Mask R-CNN inference (He et al. 2017 Sec. 3.1; detectron2 / torchvision defaults):
 # per-class NMS at IoU 0.5, score threshold 0.05, at most 100 detections per image.
@@ -71,13 +71,20 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
         boxes = tf.gather(boxes, top, batch_dims=1)
         classes = tf.gather(classes, top, batch_dims=1)
         scores = tf.gather(scores, top, batch_dims=1)
-    # Class-offset trick: translate each class into its own disjoint region.
-    span = tf.maximum(tf.reduce_max(boxes), 0.0) - tf.minimum(tf.reduce_min(boxes), 0.0) + 1.0
-    offsets = tf.cast(tf.maximum(classes, 0), tf.float32)[..., None] * span
-    shifted = box_ops.convert_format(boxes + offsets, "xyxy", "yxyx")
+    # Class-offset trick: translate each class into its own disjoint region. TF's padded
+    # NMS counts a selected box as padding when all its coordinates are <= 0, so every
+    # shifted coordinate is made >= 1: class c covers [1 + c * span, (c + 1) * span].
+    low = tf.reduce_min(boxes)
+    span = tf.reduce_max(boxes) - low + 1.0
+    offsets = (1.0 - low) + tf.cast(tf.maximum(classes, 0), tf.float32)[..., None] * span
+    # Canonical corners per box (TF would canonicalise by looking at the first box only).
+    x1, y1, x2, y2 = tf.unstack(boxes + offsets, num=4, axis=-1)
+    shifted = tf.stack([tf.minimum(y1, y2), tf.minimum(x1, x2), tf.maximum(y1, y2),
+                        tf.maximum(x1, x2)], axis=-1)
     idx, num_valid = tf.image.non_max_suppression_padded(
         shifted, scores_in, max_detections, iou_threshold=iou_threshold,
-        score_threshold=score_threshold, pad_to_max_output_size=True)
+        score_threshold=score_threshold, pad_to_max_output_size=True,
+        canonicalized_coordinates=True)
     num_valid = tf.cast(num_valid, tf.int32)
     valid = tf.range(max_detections)[None, :] < num_valid[:, None]
     out_boxes = tf.where(valid[..., None], tf.gather(boxes, idx, batch_dims=1), 0.0)

@@ -1,5 +1,5 @@
-"""Test-wide settings: quiet TensorFlow, seeded Keras, and two logical CPU
-devices so MirroredStrategy tests run on one CPU."""
+"""Test-wide settings: quiet TensorFlow, seeded Keras, two logical CPU devices so
+MirroredStrategy tests run on one CPU, and the CPU in the session header."""
 
 import os
 
@@ -30,8 +30,20 @@ def mirrored_strategy():
     return strategy
 
 
+def pytest_report_header(config):
+    """The CPU and its vector extensions: float rounding of oneDNN kernels and speed
+    differ between AVX2-only and AVX-512 machines, so a report says which ran it."""
+    from keras_zoo.train import cpu
+
+    return f"cpu: {cpu.describe()}"
+
+
 @pytest.fixture(autouse=True)
-def _seeded_and_clean():
+def _seeded_and_clean(request):
+    """Seeds every test; clears the Keras session after it, except for tests marked
+    `no_keras_state` (pure TF ops, data code: nothing to clear, and
+    `clear_session()` costs 0.5-1 s per test on a busy 2-core machine)."""
     keras.utils.set_random_seed(1234)
     yield
-    keras.backend.clear_session()
+    if request.node.get_closest_marker("no_keras_state") is None:
+        keras.backend.clear_session()

@@ -33,7 +33,7 @@ import importlib
 import os
 import sys
 
-from keras_zoo.train import cli_checks, cli_errors, tf_startup
+from keras_zoo.train import cli_errors, tf_startup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +89,6 @@ def main(argv=None):
         with tf_startup.quiet_startup(debug=debug):  # the module may import TensorFlow
             parser = build_parser(command)
         args = parser.parse_args(argv)
-        cli_checks.check_run_files(args)
         if SUBCOMMANDS[args.command].tensorflow:
             tf_startup.start_tensorflow(debug=debug)
         return importlib.import_module(SUBCOMMANDS[args.command].module).command(args)

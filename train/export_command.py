@@ -62,9 +62,8 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
                checkpoint="last", data_dir=None, verify=True, overwrite=False):
     """Exports `run_dir`'s checkpoint; returns the list of artifact paths, one per
     artifact of the run (its recipe's `Recipe.artifacts`, see the module docstring)."""
-    from keras_zoo.train.run_dir import load_checkpoint, read_config
-
     from keras_zoo import export
+    from keras_zoo.train.run_dir import load_checkpoint, read_config
 
     if format not in FORMATS:
         raise ValueError(f"Expected format in {FORMATS}. Received: format={format!r}")

@@ -37,6 +37,7 @@ import tempfile
 import keras
 import numpy as np
 import tensorflow as tf
+
 from keras_zoo.train.datasets import augment
 
 

@@ -36,6 +36,8 @@ import tempfile
 
 import keras
 import tensorflow as tf
+
+import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import callbacks as zoo_callbacks
 from keras_zoo.train import datasets, fit, multiworker, recipes, registry, strategies
 from keras_zoo.train.atomic_files import read_json
@@ -47,8 +49,6 @@ from keras_zoo.train.run_dir import (
     load_checkpoint,
     read_config,
 )
-
-import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 
 QUICKSTART = ("resnet20", "quickstart")
 _ACTIONS = ("new", "resume", "overwrite")
@@ -74,8 +74,9 @@ def recipe_names():
 
 def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=None,
                 batch_size=None, seed=0, validation_split=None, mixed_precision=False,
-                tiny=False):
-    """The run's configuration: the recipe's defaults, then the given overrides.
+                tiny=False, sync_bn=False):
+    """The run's configuration: the recipe's defaults, then the given overrides
+    (`sync_bn`: synchronised batch normalisation across replicas, ``norm_layer="sync"``).
 
     Returns ``(entry, recipe, config)`` (a `registry.ModelEntry`, a
     `recipes.Recipe`, a dict). With `model` None, the quick-start: ResNet-20
@@ -94,6 +95,11 @@ def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=
                        ("validation_split", validation_split)):
         if value is not None:
             config[key] = value
+    if sync_bn:
+        if "norm_layer" not in config:
+            raise ValueError(f"Expected a recipe whose model has batch normalisation for "
+                             f"--sync-bn. Received: recipe={chosen.name!r}")
+        config["norm_layer"] = "sync"
     for key in ("epochs", "batch_size"):
         if config[key] is not None and (isinstance(config[key], bool) or config[key] < 1):
             raise ValueError(f"Expected {key} >= 1. Received: {key}={config[key]!r}")
@@ -157,8 +163,8 @@ class _DiscardReplaced(keras.callbacks.Callback):
 
 def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, overwrite=False,
           epochs=None, batch_size=None, seed=0, validation_split=None, strategy="default",
-          mixed_precision=False, jit_compile=None, tiny=False, callbacks=(), verbose="auto",
-          log=print):
+          mixed_precision=False, jit_compile=None, tiny=False, sync_bn=False, callbacks=(),
+          verbose="auto", log=print):
     """Trains `model` (a `registry.MODELS` name; None is the quick-start) and
     returns a `RunResult`. See the module docstring for the run directory.
 
@@ -175,7 +181,7 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     entry, chosen, config = make_config(
         model, recipe=recipe, dataset=dataset, data_dir=data_dir, epochs=epochs,
         batch_size=batch_size, seed=seed, validation_split=validation_split,
-        mixed_precision=mixed_precision, tiny=tiny)
+        mixed_precision=mixed_precision, tiny=tiny, sync_bn=sync_bn)
     if strategy == "multiworker" and out is None:
         raise ValueError("Expected --out for --strategy multiworker: the same directory on "
                          "every restart, so that the same command resumes. Received: out=None")

@@ -20,10 +20,10 @@ import shutil
 import time
 
 import keras
-from keras_zoo.train import optimizers, recipes, schedules  # noqa: F401  (L2SGD, StepSchedule)
-from keras_zoo.train.atomic_files import read_json, write_json_atomic
 
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
+from keras_zoo.train import optimizers, recipes, schedules  # noqa: F401  (L2SGD, StepSchedule)
+from keras_zoo.train.atomic_files import read_json, write_json_atomic
 
 MARKER = "keras_zoo_run"
 FORMAT = 1  # the run-directory format version, stored under MARKER

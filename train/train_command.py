@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from keras_zoo.train import cli_checks, cli_errors, datasets, registry, run, strategies
+from keras_zoo.train import cli_errors, datasets, registry, run, strategies
 
 
 def add_parser(sub):
@@ -39,6 +39,9 @@ def add_parser(sub):
     p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
                    help="XLA-compile the train step (default: Keras's choice: on for one "
                    "GPU, off on CPU and with a distribution strategy)")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="batch normalisation statistics over all replicas (with --strategy "
+                   "mirrored or multiworker); classification recipes")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-split", type=float,
                    help="training images held out for validation: a count (5000: the paper's "
@@ -69,15 +72,16 @@ def command(args):
     split = args.validation_split
     if split is not None and split >= 1 and float(split).is_integer():
         split = int(split)
-    out = args.out or run.default_run_dir(args.model or run.QUICKSTART[0])
-    if not args.overwrite:
-        cli_checks.check_run_json(out)
+    out = args.out
+    if out is None and args.strategy != "multiworker":  # workers must agree: no timestamp
+        out = run.default_run_dir(args.model or run.QUICKSTART[0])
     try:
         result = run.train(
             args.model, recipe=args.recipe, dataset=args.dataset, data_dir=args.data_dir,
             out=out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
             seed=args.seed, validation_split=split, strategy=args.strategy,
-            mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny)
+            mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny,
+            sync_bn=args.sync_bn)
     except KeyboardInterrupt:
         again = "the same command" if args.out else f"the same command with --out {out}"
         raise cli_errors.Interrupted(f"run {again} to resume the run in {out}") from None

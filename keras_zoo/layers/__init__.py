@@ -11,3 +11,4 @@ from keras_zoo.layers.relaxed_one_hot_categorical import RelaxedOneHotCategorica
 from keras_zoo.layers.roi_align import RoIAlign  # noqa: F401
 from keras_zoo.layers.stochastic_depth import StochasticDepth  # noqa: F401
 from keras_zoo.layers.swapout import Swapout  # noqa: F401
+from keras_zoo.layers.walk_layers import walk_layers  # noqa: F401

@@ -28,19 +28,32 @@ def check_pair(layer_name, inputs):
     return x, fx
 
 
-class StochasticMergeMixin:
-    """Mode switch shared by the stochastic merges.
+class StochasticMerge(keras.layers.Layer):
+    """Base of the stochastic merges: the seed, the mode switch and the config.
 
-    `training=True` always samples masks. At inference (`training=False`) a
-    layer samples only when `stochastic=True` is passed to the call or, when
-    `stochastic` is None, when its `stochastic_inference` attribute is True;
-    otherwise it returns the expectation over the masks. The attribute is
-    read when the call is traced, so a `tf.function` traced inside
-    `keras_zoo.models.stochastic_mode(model)` keeps sampling however it is
-    later called (the SavedModel signatures rely on this).
+    Owns the layer's `keras.random.SeedGenerator` (seeded by `seed`; its state
+    is a non-trainable variable of the layer, saved with the model).
+
+    Stochastic inference interface (public, duck-typed: any layer with a bool
+    `stochastic_inference` attribute takes part): `training=True` always
+    samples masks. At inference (`training=False`) a layer samples only when
+    `stochastic=True` is passed to the call or, when `stochastic` is None,
+    when its `stochastic_inference` attribute is True; otherwise it returns the
+    expectation over the masks. The attribute is read when the call is traced,
+    so a `tf.function` traced inside `keras_zoo.models.stochastic_mode(model)`
+    keeps sampling however it is later called. `keras_zoo.models` and
+    `keras_zoo.export` (the SavedModel's `stochastic` signature) find such
+    layers by this attribute alone.
     """
 
     stochastic_inference = False
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+        self.built = True
 
     def _samples(self, training, stochastic):
         if training:
@@ -51,6 +64,11 @@ class StochasticMergeMixin:
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
+
+    def get_config(self):
+        config = super().get_config()
+        config["seed"] = self.seed
+        return config
 
 
 def bernoulli(shape, probability, seed, dtype):

@@ -5,30 +5,16 @@ import re
 import keras
 import tensorflow as tf
 
-from keras_zoo.layers.roi_align import split_roi_inputs
-from keras_zoo.ops.roi_align import IMPLEMENTATIONS, _pair
+from keras_zoo.layers._roi_layer import RoILayer, split_roi_inputs
+from keras_zoo.ops.levels import CANONICAL_LEVEL, CANONICAL_SIZE, assign_fpn_levels
 from keras_zoo.ops.roi_align import roi_align as _roi_align
+from keras_zoo.ops.roi_pool import roi_pool as _roi_pool
 
 _LEVEL_NAME = re.compile(r"^P(\d+)$")
 
 
-def assign_fpn_levels(boxes, min_level, max_level, canonical_level=4, canonical_size=224,
-                      eps=1e-6):
-    """FPN level of each box (Lin et al. 2017, Eq. 1): `k = floor(k0 + log2(sqrt(w h)
-    / 224) + eps)` clamped to `[min_level, max_level]`, as torchvision's LevelMapper
-    (eps=1e-6 keeps a box of exactly 224 * 2^j on level k0 + j). Boxes with no area
-    (or NaN) go to `min_level`. boxes `[K, 4]` xyxy -> int32 `[K]`."""
-    boxes = tf.cast(boxes, tf.float32)
-    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    scale = tf.sqrt(area)
-    level = tf.floor(canonical_level + tf.math.log(scale / canonical_size) / tf.math.log(2.0)
-                     + eps)
-    level = tf.where(tf.math.is_nan(level), float(min_level), level)
-    return tf.cast(tf.clip_by_value(level, float(min_level), float(max_level)), tf.int32)
-
-
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class MultiLevelRoIAlign(keras.layers.Layer):
+class MultiLevelRoIAlign(RoILayer):
     """RoIAlign on a feature pyramid (FPN, Lin et al. 2017, Sec. 4.2, Eq. 1; used by
     Mask R-CNN, He et al. 2017, Sec. 3.1): each RoI is pooled from level
     `k = floor(4 + log2(sqrt(w h) / 224))`, clamped to the levels given, with that
@@ -41,6 +27,9 @@ class MultiLevelRoIAlign(keras.layers.Layer):
         canonical_level: `k0` of FPN Eq. 1 (4).
         canonical_size: the ImageNet pre-training size of FPN Eq. 1 (224).
         implementation: `"crop_and_resize"` or `"gather"` (TFLite builtins).
+        use_roi_align: False pools each level with RoIPool instead (Mask R-CNN's
+            Table 2c ablation); `sampling_ratio`, `aligned` and `implementation` are
+            then unused.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -60,19 +49,22 @@ class MultiLevelRoIAlign(keras.layers.Layer):
     TensorShape([2, 7, 7, 8])
     """
 
-    def __init__(self, output_size, sampling_ratio=2, aligned=True, canonical_level=4,
-                 canonical_size=224, implementation="crop_and_resize", **kwargs):
-        super().__init__(**kwargs)
-        _pair(output_size, "output_size")
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"Expected implementation to be one of {IMPLEMENTATIONS}. "
-                             f"Received: implementation={implementation!r}")
-        self.output_size = output_size if isinstance(output_size, int) else tuple(output_size)
-        self.sampling_ratio = int(sampling_ratio)
-        self.aligned = bool(aligned)
+    def __init__(self, output_size, sampling_ratio=2, aligned=True,
+                 canonical_level=CANONICAL_LEVEL, canonical_size=CANONICAL_SIZE,
+                 implementation="crop_and_resize", use_roi_align=True, **kwargs):
+        super().__init__(output_size, sampling_ratio=sampling_ratio, aligned=aligned,
+                         implementation=implementation, **kwargs)
         self.canonical_level = int(canonical_level)
         self.canonical_size = float(canonical_size)
-        self.implementation = implementation
+        self.use_roi_align = bool(use_roi_align)
+
+    def _pool(self, feature_map, boxes, box_indices, level):
+        if not self.use_roi_align:
+            return _roi_pool(feature_map, boxes, box_indices, self.output_size,
+                             spatial_scale=2.0 ** -level)
+        return _roi_align(feature_map, boxes, box_indices, self.output_size,
+                          spatial_scale=2.0 ** -level, sampling_ratio=self.sampling_ratio,
+                          aligned=self.aligned, implementation=self.implementation)
 
     @staticmethod
     def _levels(features):
@@ -104,11 +96,8 @@ class MultiLevelRoIAlign(keras.layers.Layer):
         for level, feature_map in levels.items():
             where = tf.reshape(tf.where(tf.equal(assigned, level)), [-1])
             where = tf.concat([tf.cast(where, tf.int32), num_boxes[None]], axis=0)
-            pooled.append(_roi_align(
-                feature_map, tf.gather(boxes, where), tf.gather(box_indices, where),
-                self.output_size, spatial_scale=2.0 ** -level,
-                sampling_ratio=self.sampling_ratio, aligned=self.aligned,
-                implementation=self.implementation))
+            pooled.append(self._pool(feature_map, tf.gather(boxes, where),
+                                     tf.gather(box_indices, where), level))
             positions.append(where)
         # Every real box sits on exactly one level: scattering by position restores the
         # input order (the dummy rows all land on row K, which is cut off).
@@ -120,17 +109,11 @@ class MultiLevelRoIAlign(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         features, boxes, _ = split_roi_inputs(input_shape, "MultiLevelRoIAlign")
         channels = next(iter(self._levels(features).values()))[-1]
-        out_h, out_w = _pair(self.output_size, "output_size")
-        return (boxes[0], out_h, out_w, channels)
+        return self._pooled_shape(boxes[0], channels)
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "output_size": self.output_size,
-            "sampling_ratio": self.sampling_ratio,
-            "aligned": self.aligned,
-            "canonical_level": self.canonical_level,
-            "canonical_size": self.canonical_size,
-            "implementation": self.implementation,
-        })
+        config.update({"canonical_level": self.canonical_level,
+                       "canonical_size": self.canonical_size,
+                       "use_roi_align": self.use_roi_align})
         return config

@@ -49,8 +49,8 @@ class RelaxedBernoulli(RelaxedSampler):
 
     def call(self, inputs, training=False):
         if training:
-            return concrete.binary_sample(inputs, self.temperature_variable,
-                                          seed=self.seed_generator, hard=self.hard)
+            return concrete.binary_sample(inputs, self.temperature_variable.value,
+                                          seed=self.seed_generator.next(), hard=self.hard)
         if self.inference_output == "threshold":
             return keras.ops.cast(inputs > 0, inputs.dtype)
         tau = keras.ops.cast(self.temperature_variable, inputs.dtype)

@@ -55,8 +55,8 @@ class RelaxedOneHotCategorical(RelaxedSampler):
 
     def call(self, inputs, training=False):
         if training:
-            return concrete.sample(inputs, self.temperature_variable, seed=self.seed_generator,
-                                   hard=self.hard)
+            return concrete.sample(inputs, self.temperature_variable.value,
+                                   seed=self.seed_generator.next(), hard=self.hard)
         if self.inference_output == "argmax":
             num_classes = keras.ops.shape(inputs)[-1]
             return keras.ops.one_hot(keras.ops.argmax(inputs, axis=-1), num_classes,

@@ -3,27 +3,13 @@
 import keras
 import tensorflow as tf
 
-from keras_zoo.ops.roi_align import IMPLEMENTATIONS, _pair
+from keras_zoo.layers._roi_layer import RoILayer, split_roi_inputs
 from keras_zoo.ops.roi_align import roi_align as _roi_align
 from keras_zoo.ops.roi_pool import roi_pool as _roi_pool
 
 
-def split_roi_inputs(inputs, name):
-    """`[features, boxes, box_indices]` (list, tuple or dict) -> the three parts."""
-    if isinstance(inputs, dict):
-        keys = ("features", "boxes", "box_indices")
-        if set(inputs) != set(keys):
-            raise ValueError(f"Expected {name} inputs as a dict with keys {keys}. "
-                             f"Received: keys={sorted(inputs)}")
-        return tuple(inputs[k] for k in keys)
-    if not isinstance(inputs, (list, tuple)) or len(inputs) != 3:
-        raise ValueError(f"Expected {name} inputs [features, boxes, box_indices]. "
-                         f"Received: inputs={inputs!r}")
-    return tuple(inputs)
-
-
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class RoIAlign(keras.layers.Layer):
+class RoIAlign(RoILayer):
     """Pools a fixed-size feature map for every RoI (He et al. 2017, Sec. 3).
 
     RoIAlign samples each bin bilinearly at regular points with no quantisation,
@@ -63,16 +49,9 @@ class RoIAlign(keras.layers.Layer):
 
     def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=2, aligned=True,
                  implementation="crop_and_resize", use_roi_align=True, **kwargs):
-        super().__init__(**kwargs)
-        _pair(output_size, "output_size")
-        if implementation not in IMPLEMENTATIONS:
-            raise ValueError(f"Expected implementation to be one of {IMPLEMENTATIONS}. "
-                             f"Received: implementation={implementation!r}")
-        self.output_size = output_size if isinstance(output_size, int) else tuple(output_size)
+        super().__init__(output_size, sampling_ratio=sampling_ratio, aligned=aligned,
+                         implementation=implementation, **kwargs)
         self.spatial_scale = float(spatial_scale)
-        self.sampling_ratio = int(sampling_ratio)
-        self.aligned = bool(aligned)
-        self.implementation = implementation
         self.use_roi_align = bool(use_roi_align)
 
     def call(self, inputs):
@@ -87,17 +66,9 @@ class RoIAlign(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         features, boxes, _ = split_roi_inputs(input_shape, "RoIAlign")
-        out_h, out_w = _pair(self.output_size, "output_size")
-        return (boxes[0], out_h, out_w, features[-1])
+        return self._pooled_shape(boxes[0], features[-1])
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "output_size": self.output_size,
-            "spatial_scale": self.spatial_scale,
-            "sampling_ratio": self.sampling_ratio,
-            "aligned": self.aligned,
-            "implementation": self.implementation,
-            "use_roi_align": self.use_roi_align,
-        })
+        config.update({"spatial_scale": self.spatial_scale, "use_roi_align": self.use_roi_align})
         return config

@@ -6,7 +6,7 @@ from keras_zoo.layers import _stochastic
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class StochasticDepth(_stochastic.StochasticMergeMixin, keras.layers.Layer):
+class StochasticDepth(_stochastic.StochasticMerge):
     """Merges a residual block's shortcut `x` and residual `fx`, dropping the
     whole residual of a sample with probability `rate`.
 
@@ -31,6 +31,11 @@ class StochasticDepth(_stochastic.StochasticMergeMixin, keras.layers.Layer):
     Returns:
         A tensor of the shape and dtype of `x`.
 
+    Attributes:
+        stochastic_inference: bool (False): sample masks at inference too. The
+            stochastic inference interface: `keras_zoo.models.stochastic_mode`
+            and `keras_zoo.export.to_saved_model` find the layers that have it.
+
     Example:
 
     >>> x, fx = keras.ops.zeros((8, 2, 2, 3)), keras.ops.ones((8, 2, 2, 3))
@@ -41,12 +46,8 @@ class StochasticDepth(_stochastic.StochasticMergeMixin, keras.layers.Layer):
     """
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.rate = _stochastic.check_probability("rate", rate)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
-        self.built = True
 
     def call(self, inputs, training=False, stochastic=None):
         x, fx = _stochastic.check_pair("StochasticDepth", inputs)
@@ -63,5 +64,5 @@ class StochasticDepth(_stochastic.StochasticMergeMixin, keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"rate": self.rate, "seed": self.seed})
+        config.update({"rate": self.rate})
         return config

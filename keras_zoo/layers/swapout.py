@@ -6,7 +6,7 @@ from keras_zoo.layers import _stochastic
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
+class Swapout(_stochastic.StochasticMerge):
     """Merges a residual block's shortcut `x` and residual `fx` with swapout.
 
     Training (Singh et al. 2016, Eq. 2): `Y = Θ1 ⊙ x + Θ2 ⊙ fx` where
@@ -40,6 +40,11 @@ class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
     Returns:
         A tensor of the shape and dtype of `x`.
 
+    Attributes:
+        stochastic_inference: bool (False): sample masks at inference too. The
+            stochastic inference interface: `keras_zoo.models.stochastic_mode`
+            and `keras_zoo.export.to_saved_model` find the layers that have it.
+
     Example:
 
     >>> x, fx = keras.ops.ones((2, 4, 4, 8)), keras.ops.ones((2, 4, 4, 8))
@@ -49,13 +54,9 @@ class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
     """
 
     def __init__(self, keep_x, keep_fx, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(seed=seed, **kwargs)
         self.keep_x = _stochastic.check_probability("keep_x", keep_x)
         self.keep_fx = _stochastic.check_probability("keep_fx", keep_fx)
-        self.seed = seed
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.supports_masking = True
-        self.built = True
 
     def call(self, inputs, training=False, stochastic=None):
         x, fx = _stochastic.check_pair("Swapout", inputs)
@@ -89,5 +90,5 @@ class Swapout(_stochastic.StochasticMergeMixin, keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"keep_x": self.keep_x, "keep_fx": self.keep_fx, "seed": self.seed})
+        config.update({"keep_x": self.keep_x, "keep_fx": self.keep_fx})
         return config

@@ -145,12 +145,12 @@ class ConcreteVAE(keras.Model):
         sample) and the configured KL term, both ``[B]``."""
         x = tf.cast(x, "float32")
         logits = tf.cast(self.encoder(x, training=training), "float32")
-        tau = self.sampler.temperature_variable
+        tau = self.sampler.temperature_variable.value
         if self.kl == "analytic":
             z = self.sampler(logits, training=True)
             kl = tf.reduce_sum(concrete.categorical_kl_to_uniform(logits), axis=-1)
         else:
-            log_z = concrete.exp_sample(logits, tau, seed=self.sampler.seed_generator)
+            log_z = concrete.exp_sample(logits, tau, seed=self.sampler.seed_generator.next())
             z = tf.exp(log_z)
             if self.straight_through:
                 z = concrete.straight_through(

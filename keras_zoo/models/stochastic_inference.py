@@ -6,12 +6,12 @@ masks random at inference, with BatchNormalization still in inference mode,
 and averages the softmax of N sampled passes (N = 30 in the paper; 15-30 are
 enough). The N passes are batched: the input batch is tiled k times into one
 forward pass (masks are drawn per unit, so each copy gets its own masks), with
-k * batch at most `max_batch_size`.
+k * batch at most `max_batch_size` (`keras_zoo.ops.averaging.mean_over_passes`).
 
-Export: `stochastic_serving_fn(model)` is a `tf.function` with a fixed input
-signature (`images` uint8 `[None, H, W, C]`, `num_samples` int32 scalar) that
-returns `{"probabilities": [None, classes]}`; pass it as a SavedModel
-signature next to the deterministic `serving_default`.
+A stochastic layer is any layer with a bool `stochastic_inference` attribute
+(the switch `Swapout` and `StochasticDepth` document), found with
+`keras_zoo.layers.walk_layers`. `keras_zoo.export.to_saved_model` finds the
+same layers by the same attribute for its `stochastic` signature.
 """
 
 import contextlib
@@ -20,19 +20,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_zoo.layers._stochastic import StochasticMergeMixin
+from keras_zoo.layers.walk_layers import walk_layers
+from keras_zoo.ops import averaging
 
 
 def stochastic_layers(model):
-    """The `Swapout` / `StochasticDepth` layers of `model`, nested ones included."""
-    return [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-            if isinstance(layer, StochasticMergeMixin)]
+    """The layers of `model` (nested ones included) with a bool `stochastic_inference`
+    attribute: its `Swapout` / `StochasticDepth` merges."""
+    return [layer for layer in walk_layers(model)
+            if isinstance(getattr(layer, "stochastic_inference", None), bool)]
 
 
 def has_stochastic_layers(model):
-    """True when `model` holds a `Swapout` or `StochasticDepth` merge (nested ones
-    included), i.e. when stochastic inference differs from `model.predict`.
-    `keras_zoo.export.to_saved_model` uses it to add the `stochastic` signature."""
+    """True when `model` holds a stochastic layer (see `stochastic_layers`), i.e. when
+    stochastic inference differs from `model.predict`."""
     return bool(stochastic_layers(model))
 
 
@@ -60,24 +61,13 @@ def stochastic_mode(model, enabled=True):
         model.predict_function = None
 
 
-def _check_num_samples(num_samples):
-    if isinstance(num_samples, (int, np.integer)) and not isinstance(num_samples, bool):
-        if num_samples < 1:
-            raise ValueError("Expected `num_samples` >= 1. "
-                             f"Received: num_samples={num_samples}")
-        return tf.constant(int(num_samples), tf.int32)
-    num_samples = tf.cast(num_samples, tf.int32)
-    tf.debugging.assert_positive(num_samples, message="Expected `num_samples` >= 1.")
-    return num_samples
-
-
 def sampled_probabilities(model, images, num_samples=30, *, from_logits=False,
                           max_batch_size=256):
     """Mean class probabilities of `num_samples` stochastic passes of `model`.
 
-    Pure TensorFlow (a `tf.while_loop` over passes of k tiled copies of the
-    batch), so it runs eagerly and inside a `tf.function`, with `num_samples`
-    a Python int or a scalar tensor (e.g. a SavedModel signature input).
+    Pure TensorFlow (`keras_zoo.ops.averaging.mean_over_passes`), so it runs
+    eagerly and inside a `tf.function`, with `num_samples` a Python int or a
+    scalar tensor.
 
     Args:
         model: a single-input classifier whose merges are stochastic layers.
@@ -89,27 +79,15 @@ def sampled_probabilities(model, images, num_samples=30, *, from_logits=False,
     Returns:
         float32 `[B, classes]`, (1/N) * sum over passes of softmax probabilities.
     """
-    num_samples = _check_num_samples(num_samples)
     images = tf.cast(tf.convert_to_tensor(images), keras.backend.standardize_dtype(
         model.inputs[0].dtype))
-    batch = tf.shape(images)[0]
-    classes = model.output_shape[-1]
-    per_pass = tf.minimum(tf.maximum(1, max_batch_size // tf.maximum(batch, 1)), num_samples)
-    rank = images.shape.rank
 
-    def body(done, total):
-        k = tf.minimum(per_pass, num_samples - done)
-        tiled = tf.tile(images, tf.stack([k] + [1] * (rank - 1)))
-        tiled.set_shape([None] + images.shape[1:])
+    def one_pass(tiled):
         with stochastic_mode(model):
-            outputs = model(tiled, training=False)
-        outputs = tf.cast(outputs, tf.float32)
-        probs = tf.nn.softmax(outputs) if from_logits else outputs
-        return done + k, total + tf.reduce_sum(tf.reshape(probs, [k, batch, classes]), 0)
+            return model(tiled, training=False)
 
-    _, total = tf.while_loop(lambda done, _: done < num_samples, body,
-                             (tf.constant(0), tf.zeros([batch, classes], tf.float32)))
-    return total / tf.cast(num_samples, tf.float32)
+    return averaging.mean_over_passes(one_pass, images, num_samples, model.output_shape[1:],
+                                      from_logits=from_logits, max_batch_size=max_batch_size)
 
 
 def _signature(model, dtype):
@@ -132,7 +110,7 @@ def stochastic_predict(model, x, num_samples=30, *, batch_size=32, from_logits=F
         (deterministic inference).
     """
     x = np.asarray(x)
-    _check_num_samples(int(num_samples))
+    averaging.check_num_samples(int(num_samples))
     if batch_size < 1:
         raise ValueError(f"Expected `batch_size` >= 1. Received: batch_size={batch_size}")
     fn = tf.function(
@@ -143,28 +121,3 @@ def stochastic_predict(model, x, num_samples=30, *, batch_size=32, from_logits=F
            for i in range(0, len(x), batch_size)]
     return np.concatenate(out, 0) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
-
-def stochastic_serving_fn(model, *, from_logits=False, max_batch_size=256,
-                          output_name="probabilities"):
-    """A SavedModel-ready `tf.function(images, num_samples) -> {output_name: probs}`.
-
-    `images`: uint8 `[None, H, W, C]` raw pixels; `num_samples`: int32 scalar N >= 1.
-    Returns the mean softmax of N sampled passes, float32 `[None, classes]`.
-    Add it as an endpoint next to the deterministic `serving_default`::
-
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint("serving_default", deterministic_fn, input_signature=...)
-        archive.add_endpoint("stochastic", stochastic_serving_fn(model))
-        archive.write_out(path)
-
-    With plain `tf.saved_model.save`, the saved object must track all of
-    `model.variables`: they include the merges' `SeedGenerator` states, which
-    Keras layers do not expose to TF's object graph.
-    """
-    def stochastic(images, num_samples):
-        return {output_name: sampled_probabilities(
-            model, images, num_samples, from_logits=from_logits,
-            max_batch_size=max_batch_size)}
-
-    return tf.function(stochastic, input_signature=_signature(model, tf.uint8))

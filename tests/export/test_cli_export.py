@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train.export_command import export_run
 
+from keras_zoo.train.export_command import export_run
 from tests.export.models import digits_classifier
 
 KERAS_ZOO = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
@@ -76,7 +76,8 @@ def test_concrete_vae_run_exports_encoder_and_decoder(tmp_path):
 
     run_dir = tmp_path / "vae-run"
     os.makedirs(run_dir / "checkpoints")
-    (run_dir / "config.json").write_text(json.dumps({"dataset": "digits", "data_dir": None}))
+    (run_dir / "config.json").write_text(json.dumps(
+        {"recipe": "concrete_vae", "dataset": "digits", "data_dir": None}))
     vae = models.ConcreteVAE(4, 3, image_shape=(8, 8, 1), hidden_units=(16,), seed=0)
     vae(np.zeros((1, 8, 8, 1), "float32"))
     vae.save(run_dir / "checkpoints" / "last.keras")

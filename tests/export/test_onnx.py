@@ -10,7 +10,6 @@ pytest.importorskip("onnxruntime")
 
 from keras_zoo.export import to_onnx  # noqa: E402
 from keras_zoo.export.onnx import run_onnx  # noqa: E402
-
 from tests.export.models import tiny_classifier, tiny_dict_model  # noqa: E402
 
 TOL = 1e-4  # of the output scale, as for the other float exports

@@ -10,14 +10,15 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.export import ExportVerificationError, to_saved_model
 from keras_zoo.export.saved_model import verify_saved_model
 from keras_zoo.export.serving import parse_rest_request, rest_request, rest_response
-
 from tests.export.models import tiny_classifier, tiny_dict_model
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 TOL = 1e-4  # of the output scale (max |output|, at least 1), as the issue asks
+OUT = "logits"  # the tiny classifiers output logits: a softmax would hide errors
 
 
 def _images(n, size=8, seed=1):
@@ -34,7 +35,7 @@ def exported(tmp_path_factory):
     keras.utils.set_random_seed(0)
     model = tiny_classifier()
     base = tmp_path_factory.mktemp("serving") / "tiny"
-    path = to_saved_model(model, base, version=3)
+    path = to_saved_model(model, base, version=3, output_names=OUT)
     return model, base, path
 
 
@@ -47,6 +48,12 @@ def test_tf_serving_layout_and_signature(exported):
     fn = tf.saved_model.load(path).signatures["serving_default"]
     spec = fn.structured_input_signature[1]["images"]
     assert spec.dtype == tf.uint8 and spec.shape.as_list() == [None, 8, 8, 3]
+    assert list(fn.structured_outputs) == [OUT]
+
+
+def test_a_single_output_is_named_probabilities_by_default(tmp_path):
+    path = to_saved_model(tiny_classifier(classifier_activation="softmax"), tmp_path, verify=False)
+    fn = tf.saved_model.load(path).signatures["serving_default"]
     assert list(fn.structured_outputs) == ["probabilities"]
 
 
@@ -54,7 +61,7 @@ def test_tf_serving_layout_and_signature(exported):
 def test_outputs_match_keras_for_any_batch(exported, batch):
     model, _, path = exported
     x = _images(batch)
-    got = tf.saved_model.load(path).signatures["serving_default"](images=x)["probabilities"]
+    got = tf.saved_model.load(path).signatures["serving_default"](images=x)[OUT]
     expected = model(x.astype("float32"), training=False).numpy()
     assert got.shape == (batch, 5)
     assert _scaled_error(expected, got.numpy()) <= TOL
@@ -84,10 +91,10 @@ def test_refuses_existing_version_unless_overwrite(exported):
 
 def test_overwrite_replaces_version(tmp_path):
     a, b = tiny_classifier(seed=0), tiny_classifier(seed=1)
-    to_saved_model(a, tmp_path, version=1, verify=False)
-    path = to_saved_model(b, tmp_path, version=1, overwrite=True)
+    to_saved_model(a, tmp_path, version=1, verify=False, output_names=OUT)
+    path = to_saved_model(b, tmp_path, version=1, overwrite=True, output_names=OUT)
     x = _images(2)
-    got = tf.saved_model.load(path).signatures["serving_default"](images=x)["probabilities"]
+    got = tf.saved_model.load(path).signatures["serving_default"](images=x)[OUT]
     assert _scaled_error(b(x.astype("float32")).numpy(), got.numpy()) <= TOL
     assert sorted(os.listdir(tmp_path)) == ["1"]
 
@@ -116,19 +123,20 @@ def test_failed_export_leaves_nothing(tmp_path):
 
 def test_failed_overwrite_keeps_the_old_version(exported, tmp_path):
     model, _, _ = exported
-    good = to_saved_model(model, tmp_path, version=1)
+    good = to_saved_model(model, tmp_path, version=1, output_names=OUT)
     with pytest.raises(ExportVerificationError):
         to_saved_model(_noisy_model(), tmp_path, version=1, overwrite=True)
     assert sorted(os.listdir(tmp_path)) == ["1"]
     x = _images(2)
-    got = tf.saved_model.load(good).signatures["serving_default"](images=x)["probabilities"]
+    got = tf.saved_model.load(good).signatures["serving_default"](images=x)[OUT]
     assert _scaled_error(model(x.astype("float32")).numpy(), got.numpy()) <= TOL
 
 
 def test_verification_catches_a_mismatch(exported):
     _, _, path = exported
     with pytest.raises(ExportVerificationError, match="disagrees"):
-        verify_saved_model(path, tiny_classifier(seed=7), {"images": _images(2)})
+        verify_saved_model(path, tiny_classifier(seed=7), {"images": _images(2)},
+                           output_names=OUT)
 
 
 def _cli(*args):
@@ -143,14 +151,14 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
     assert "signature_def['serving_default']" in shown
     assert "inputs['images'] tensor_info:" in shown
     assert "dtype: DT_UINT8" in shown and "shape: (-1, 8, 8, 3)" in shown
-    assert "outputs['probabilities'] tensor_info:" in shown
+    assert f"outputs['{OUT}'] tensor_info:" in shown
     assert "Method name is: tensorflow/serving/predict" in shown
 
     x = _images(3)
     np.save(tmp_path / "x.npy", x)
     _cli("run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
          "--inputs", f"images={tmp_path / 'x.npy'}", "--outdir", str(tmp_path / "out"))
-    got = np.load(tmp_path / "out" / "probabilities.npy")
+    got = np.load(tmp_path / "out" / f"{OUT}.npy")
     assert _scaled_error(model(x.astype("float32")).numpy(), got) <= TOL
 
 
@@ -186,5 +194,5 @@ def test_predict_request_from_the_signature(exported):
     wire = predict_pb2.PredictRequest.FromString(request.SerializeToString())
     inputs = {k: tf.make_ndarray(v) for k, v in wire.inputs.items()}
     assert inputs["images"].dtype == np.uint8
-    got = fn(**inputs)["probabilities"].numpy()
+    got = fn(**inputs)[OUT].numpy()
     assert _scaled_error(model(x.astype("float32")).numpy(), got) <= TOL

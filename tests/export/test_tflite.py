@@ -7,10 +7,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.export import ExportVerificationError, to_tflite
 from keras_zoo.export.tflite import flex_ops, run_tflite
 from keras_zoo.train import datasets
-
 from tests.export.models import tiny_classifier, trained_digits_classifier
 
 pytest.importorskip("ai_edge_litert")
@@ -19,6 +19,7 @@ pytest.importorskip("ai_edge_litert")
 # float32 is the 1e-4; float16 weights carry ~2^-11 relative rounding;
 # dynamic range quantizes weights to 8 bits.
 TOLERANCES = {None: 1e-4, "float16": 5e-3, "dynamic": 5e-2}
+OUT = "logits"  # the trained classifier outputs logits: a softmax would hide errors
 INT8_TOP1_AGREEMENT = 0.98  # the bar for full-integer classifiers
 
 
@@ -39,9 +40,9 @@ def digits():
 @pytest.mark.parametrize("quantize", [None, "float16", "dynamic"])
 def test_float_modes_match_keras(digits, tmp_path, quantize):
     data, model, expected = digits
-    path = to_tflite(model, tmp_path / "m.tflite", quantize=quantize)
+    path = to_tflite(model, tmp_path / "m.tflite", quantize=quantize, output_names=OUT)
     assert flex_ops(path) == []
-    got = run_tflite(path, {"images": data.x_test})["probabilities"]
+    got = run_tflite(path, {"images": data.x_test})[OUT]
     assert _scaled_error(expected, got) <= TOLERANCES[quantize]
     assert os.listdir(tmp_path) == ["m.tflite"]
 
@@ -50,13 +51,13 @@ def test_float_modes_match_keras(digits, tmp_path, quantize):
 def test_int8_top1_agrees_with_keras(digits, tmp_path, int8_io):
     data, model, expected = digits
     path = to_tflite(model, tmp_path / "m.tflite", quantize="int8",
-                     representative_data=data.x_train, int8_io=int8_io)
+                     representative_data=data.x_train, int8_io=int8_io, output_names=OUT)
     assert flex_ops(path) == []
     from ai_edge_litert.interpreter import Interpreter
 
     details = Interpreter(model_path=path).get_signature_runner().get_input_details()["images"]
     assert details["dtype"] == (np.int8 if int8_io else np.float32)
-    got = run_tflite(path, {"images": data.x_test})["probabilities"]
+    got = run_tflite(path, {"images": data.x_test})[OUT]
     agreement = np.mean(got.argmax(-1) == expected.argmax(-1))
     assert agreement >= INT8_TOP1_AGREEMENT, agreement
     smaller = to_tflite(model, tmp_path / "f.tflite", verify=False)

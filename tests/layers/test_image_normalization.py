@@ -1,5 +1,9 @@
 """ImageNormalization: NumPy reference, per-pixel mean adapt, Caffe parity with
-keras.applications' preprocess_input, mixed precision, serialisation, errors."""
+keras.applications' preprocess_input, mixed precision, serialisation, errors.
+
+Exact comparisons only for contracts: restored weights are copies, and the same
+elementwise float32 ops (a subtraction and a division, each correctly rounded) on
+equal values give equal results on any CPU."""
 
 import os
 

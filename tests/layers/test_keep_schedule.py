@@ -1,4 +1,5 @@
-"""keep_schedule: Swapout's Linear(1, 0.5) and stochastic depth's linear decay."""
+"""keep_schedule: Swapout's Linear(1, 0.5) and stochastic depth's linear decay
+(Python floats: the end points are exact by construction)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,7 @@
-"""RelaxedOneHotCategorical and RelaxedBernoulli layers (Jang et al. 2016; Maddison et al. 2016)."""
+"""RelaxedOneHotCategorical and RelaxedBernoulli layers (Jang et al. 2016; Maddison et al. 2016).
+
+Exact comparisons only for 0/1 outputs (argmax, threshold, straight-through samples)
+and a saved weight."""
 
 import math
 

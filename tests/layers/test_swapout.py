@@ -1,7 +1,8 @@
 """Swapout (Singh et al. 2016): statistical checks with a seed and 5-sigma tolerances.
 
 With x = 1 and fx = 2 every output unit is 0, 1, 2 or 3 and decodes to its
-masks: Θ1 = y mod 2, Θ2 = y div 2.
+masks: Θ1 = y mod 2, Θ2 = y div 2. Such small integers (and x + fx, one float32
+add) are exact on any CPU, so they are compared exactly.
 """
 
 import keras

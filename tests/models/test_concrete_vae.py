@@ -8,9 +8,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train.datasets.binarized import load_binarized, make_binarized_pipeline
 
 from keras_zoo import models
+from keras_zoo.train.datasets.binarized import load_binarized, make_binarized_pipeline
 from tests.harness import assert_config_matches_signature, run_model_test
 from tests.models.rounding import assert_close_up_to_rounding
 

@@ -3,7 +3,6 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_zoo import layers, models
 from tests.harness import assert_outputs_close
@@ -94,31 +93,6 @@ def test_stochastic_mode_switches_predict_and_restores():
     assert not any(m.stochastic_inference for m in merges)
     assert np.abs(sampled - deterministic).max() > 1e-4
     assert_close_up_to_rounding(model.predict(x, verbose=0), deterministic)
-
-
-def test_serving_fn_in_a_saved_model_takes_num_samples(tmp_path):
-    model = models.SwapoutResNet(8, 1, seed=2, **TINY)
-    archive = keras.export.ExportArchive()  # what keras_zoo.export builds on
-    archive.track(model)
-    archive.add_endpoint(
-        "serving_default",
-        lambda images: {"probabilities": model(tf.cast(images, "float32"), training=False)},
-        input_signature=[tf.TensorSpec((None, 8, 8, 1), tf.uint8, name="images")])
-    archive.add_endpoint("stochastic", models.stochastic_serving_fn(model))
-    path = str(tmp_path / "sm")
-    archive.write_out(path, verbose=False)
-    loaded = tf.saved_model.load(path)
-    x = tf.constant(_images(3))
-    served = loaded.signatures["stochastic"]
-    out = served(images=x, num_samples=tf.constant(4, tf.int32))["probabilities"].numpy()
-    assert out.shape == (3, 4)
-    np.testing.assert_allclose(out.sum(1), 1.0, atol=1e-5)
-    deterministic = loaded.signatures["serving_default"](images=x)["probabilities"].numpy()
-    assert_outputs_close(deterministic, model.predict(x, verbose=0), atol=1e-6)
-    one = served(images=x, num_samples=tf.constant(1, tf.int32))["probabilities"].numpy()
-    assert np.abs(one - deterministic).max() > 1e-4  # traced in stochastic mode
-    with pytest.raises(tf.errors.InvalidArgumentError, match="num_samples"):
-        served(images=x, num_samples=tf.constant(0, tf.int32))
 
 
 def test_backbone_view_keeps_the_merges():

@@ -1,18 +1,15 @@
-"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention."""
+"""ops.anchors against hand-computed anchors and a NumPy reference of torchvision's convention.
 
-import keras
+Anchors are integers (rounded half-extents on integer centres), exact in float32 on
+any CPU: they are compared exactly."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import anchors as A
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: pure TF ops build no Keras state, so skip
-    `keras.backend.clear_session()` (about 0.5-1 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
 
 
 def np_fpn_anchors(height, width, sizes, strides, ratios):
@@ -92,3 +89,13 @@ def test_mirrored_strategy(mirrored_strategy):
     ref = np_fpn_anchors(32, 64, A.FPN_SIZES, A.FPN_STRIDES, A.FPN_ASPECT_RATIOS)
     for replica in strategy.experimental_local_results(out):
         np.testing.assert_array_equal(replica.numpy(), ref)
+
+
+def test_per_axis_strides_of_torchvision():
+    # 800x1216 padded: P6 is ceil(25 / 2) x ceil(38 / 2) = 13 x 19, torchvision's stride
+    # 800 // 13 = 61 by 1216 // 19 = 64.
+    shapes = [(200, 304), (100, 152), (50, 76), (25, 38), (13, 19)]
+    assert A.grid_strides((800, 1216), shapes) == [(4, 4), (8, 8), (16, 16), (32, 32), (61, 64)]
+    got = A.grid_anchors((2, 2), (61, 64), [[-1, -1, 1, 1]]).numpy()
+    np.testing.assert_array_equal(got, [[-1, -1, 1, 1], [63, -1, 65, 1], [-1, 60, 1, 62],
+                                        [63, 60, 65, 62]])

@@ -1,21 +1,28 @@
-"""ops.masks against NumPy references of RoIAlign / grid_sample and pycocotools round trips."""
+"""ops.masks against NumPy references of RoIAlign / grid_sample."""
 
 import math
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import masks as K
-from pycocotools import mask as mask_utils
+
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
+
+# Soft crops are float32 sums of <= 9 bilinear samples of {0, 1} masks (or <= 4 for
+# pasting): two computations of one value (another batch size, graph or device) may
+# differ by a few ulps, ~1e-7; 1e-6 bounds it.
+ROUNDING = 1e-6
 
 
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: pure TF ops build no Keras state, so skip
-    `keras.backend.clear_session()` (about 0.5-1 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+def assert_thresholded(hard, soft, threshold=0.5):
+    """`hard == (soft >= threshold)` wherever `soft` is not within rounding of the
+    threshold (there another computation of the same value may fall on either side)."""
+    hard, soft = np.asarray(hard), np.asarray(soft)
+    clear = np.abs(soft - threshold) > ROUNDING
+    assert clear.mean() > 0.9  # the check is not vacuous
+    np.testing.assert_array_equal(hard[clear], (soft >= threshold)[clear])
 
 
 def np_bilinear(img, y, x):
@@ -106,7 +113,7 @@ def test_crop_matches_roi_align_reference(sampling_ratio):
     for k in range(len(BOXES)):
         ref = np_roi_align(masks[idx[k]].astype(np.float64), BOXES[k], 7, sampling_ratio)
         np.testing.assert_allclose(soft[k], ref, atol=1e-5)  # float32 sums of <= 9 samples
-        np.testing.assert_array_equal(hard[k], (soft[k] >= 0.5).astype(np.float32))
+        assert_thresholded(hard[k], soft[k])
 
 
 def test_crop_hand_computed():
@@ -127,10 +134,12 @@ def test_mask_targets_batched_with_padding():
     rois = np.tile(BOXES[None, :4] / 2, (2, 1, 1))
     matched = np.array([[2, 0, 1, 0], [1, 1, 0, 2]], np.int32)
     got = K.mask_targets(gt, rois, matched, 5).numpy()
+    soft = K.mask_targets(gt, rois, matched, 5, threshold=None).numpy()
     assert got.shape == (2, 4, 5, 5)
     for b in range(2):
-        want = K.crop_and_resize_masks(gt[b], rois[b], matched[b], 5).numpy()
-        np.testing.assert_array_equal(got[b], want)
+        want = K.crop_and_resize_masks(gt[b], rois[b], matched[b], 5, threshold=None).numpy()
+        np.testing.assert_allclose(soft[b], want, rtol=0, atol=ROUNDING)
+        assert_thresholded(got[b], want)
     with pytest.raises(ValueError, match=r"\[G, H, W\]"):
         K.crop_and_resize_masks(gt, rois[0], matched[0])
 
@@ -158,37 +167,7 @@ def test_paste_matches_grid_sample_reference():
         for n in range(3):
             ref = np_paste(masks[b, n].astype(np.float64), boxes[b, n], 11, 13)
             np.testing.assert_allclose(soft[b, n], ref, atol=1e-5)
-    np.testing.assert_array_equal(hard, soft >= 0.5)
-
-
-def test_polygon_and_rle_rasterisation():
-    poly = [[2, 3, 6, 3, 6, 8, 2, 8]]  # integer rectangle: pixels x in [2, 6), y in [3, 8)
-    mask = K.polygons_to_mask(poly, 10, 12)
-    want = np.zeros((10, 12), np.uint8)
-    want[3:8, 2:6] = 1
-    np.testing.assert_array_equal(mask, want)
-    rle = K.mask_to_rle(mask)
-    assert isinstance(rle["counts"], str) and rle["size"] == [10, 12]
-    np.testing.assert_array_equal(K.rle_to_mask(rle, 10, 12), mask)
-    np.testing.assert_array_equal(K.segmentation_to_mask(rle, 10, 12), mask)
-    np.testing.assert_array_equal(K.segmentation_to_mask(poly, 10, 12), mask)
-    assert int(mask_utils.area(mask_utils.encode(np.asfortranarray(mask)))) == 20
-    # uncompressed RLE (iscrowd annotations): column-major run lengths, starting with zeros
-    flat = want.ravel(order="F")
-    runs, value, count = [], 0, 0
-    for v in flat:
-        if v != value:
-            runs.append(count)
-            value, count = v, 0
-        count += 1
-    runs.append(count)
-    np.testing.assert_array_equal(
-        K.segmentation_to_mask({"size": [10, 12], "counts": runs}, 10, 12), want)
-    assert not K.polygons_to_mask([], 4, 4).any()
-    with pytest.raises(ValueError, match="Expected an RLE of size"):
-        K.rle_to_mask(rle, 12, 10)
-    with pytest.raises(ValueError, match="COCO segmentation"):
-        K.segmentation_to_mask("abc", 4, 4)
+    assert_thresholded(hard, soft)
 
 
 def test_mirrored_strategy(mirrored_strategy):
@@ -196,10 +175,10 @@ def test_mirrored_strategy(mirrored_strategy):
     gt = disc_masks(rng, 4, 16, 16).reshape(2, 2, 16, 16)
     rois = np.tile(BOXES[None, :3] / 2, (2, 1, 1))
     matched = np.array([[0, 1, 1], [1, 0, 0]], np.int32)
-    fn = tf.function(lambda g, r, m: K.mask_targets(g, r, m, 6))
-    eager = K.mask_targets(gt, rois, matched, 6).numpy()
+    fn = tf.function(lambda g, r, m: K.mask_targets(g, r, m, 6, threshold=None))
+    eager = K.mask_targets(gt, rois, matched, 6, threshold=None).numpy()
     strategy = mirrored_strategy
     with strategy.scope():
         out = strategy.run(fn, args=(tf.constant(gt), tf.constant(rois), tf.constant(matched)))
     for replica in strategy.experimental_local_results(out):
-        np.testing.assert_array_equal(replica.numpy(), eager)
+        np.testing.assert_allclose(replica.numpy(), eager, rtol=0, atol=ROUNDING)

@@ -1,18 +1,15 @@
-"""ops.matching: corner cases by hand, a NumPy reference matcher, sampler counts and determinism."""
+"""ops.matching: corner cases by hand, a NumPy reference matcher, sampler counts and determinism.
 
-import keras
+Labels and indices are integers: compared exactly (the IoUs of the cases are far from
+the thresholds)."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import matching as M
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: pure TF ops build no Keras state, so skip
-    `keras.backend.clear_session()` (about 0.5-1 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
 
 
 def np_match(quality, valid, fg, bg, low_quality):

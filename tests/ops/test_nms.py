@@ -1,18 +1,14 @@
-"""ops.nms against a greedy NumPy NMS written from the definition."""
+"""ops.nms against a greedy NumPy NMS written from the definition.
 
-import keras
+Outputs are gathered candidate rows, zeros and integers: compared exactly."""
+
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.ops import nms as N
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: pure TF ops build no Keras state, so skip
-    `keras.backend.clear_session()` (about 0.5-1 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # pure TF ops: see tests/conftest.py
 
 
 def np_iou(p, q):
@@ -58,6 +54,21 @@ def test_worked_example():
                                    [0, 0, 0, 0], [0, 0, 0, 0]])
     np.testing.assert_allclose(out_scores.numpy()[0], [0.9, 0.7, 0.6, 0, 0])
     np.testing.assert_array_equal(out_classes.numpy()[0], [0, 1, 0, -1, -1])
+
+
+def test_boxes_at_negative_coordinates_are_kept():
+    # TF's padded NMS reads a box with all coordinates <= 0 as padding: class 0 (offset 0)
+    # lost its box at negative coordinates before the offsets made every box positive.
+    boxes = [[[-10.0, -10.0, -1.0, -1.0], [5.0, 5.0, 20.0, 20.0], [-8.0, -8.0, -2.0, -2.0]]]
+    out_boxes, out_scores, out_classes, num = N.batched_nms(
+        boxes, [[0.9, 0.8, 0.7]], [[0, 0, 1]], max_detections=4)
+    assert num.numpy().tolist() == [3]
+    np.testing.assert_array_equal(out_boxes.numpy()[0, :3], boxes[0])
+    np.testing.assert_array_equal(out_classes.numpy()[0], [0, 0, 1, -1])
+    np.testing.assert_array_equal(out_scores.numpy()[0], np.float32([0.9, 0.8, 0.7, 0.0]))
+    # Same-class boxes at negative coordinates still suppress each other (IoU 0.81).
+    overlapping = [[[-10.0, -10.0, 0.0, 0.0], [-9.0, -9.0, 0.0, 0.0]]]
+    assert N.batched_nms(overlapping, [[0.9, 0.8]], [[0, 0]])[3].numpy().tolist() == [1]
 
 
 @pytest.mark.parametrize("iou_thr, score_thr, max_det", [(0.5, 0.05, 20), (0.3, 0.2, 6),

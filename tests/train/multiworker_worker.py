@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
 from keras_zoo.train import datasets, multiworker  # noqa: E402
 from keras_zoo.train.datasets import Examples  # noqa: E402
 

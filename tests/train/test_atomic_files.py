@@ -9,6 +9,7 @@ import os
 import keras
 import numpy as np
 import pytest
+
 from keras_zoo.train import atomic_files
 from keras_zoo.train.callbacks import Checkpoint
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from keras_zoo.train.datasets import binarized
 
 

@@ -6,6 +6,7 @@ import os
 
 import keras
 import numpy as np
+
 from keras_zoo.train import callbacks
 
 

@@ -17,8 +17,8 @@ import time
 
 import keras
 import pytest
-from keras_zoo.train import cli, cli_errors, models_command, run
 
+from keras_zoo.train import cli, cli_errors, models_command, run
 from tests.train.run_helpers import TINY_TRAIN, write_tiny_mnist
 
 KERAS_ZOO = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
@@ -70,7 +70,7 @@ def test_config_missing_a_field(tmp_path, mnist_dir):
                                      if command == "export" else ())
         line = _one_line(_keras_zoo(*args, cwd=tmp_path))
         assert line.startswith(f"keras-zoo {command}: error: Expected {run_dir / 'config.json'}")
-        assert "Received: no dataset;" in line
+        assert "Received: it lacks dataset;" in line
 
 
 @pytest.mark.large
@@ -79,7 +79,7 @@ def test_truncated_json_files_are_named(tmp_path, mnist_dir):
     config = run_dir / "config.json"
     config.write_text(config.read_text()[:40])  # a write cut short (full disk, killed)
     line = _one_line(_keras_zoo("evaluate", run_dir, cwd=tmp_path))
-    assert f"Expected {config} to hold the JSON object" in line and "invalid JSON" in line
+    assert f"(JSON) in {config}. Received: an unreadable file" in line
 
     # `train --out` on an unfinished run of the same configuration whose status.json is cut
     # short (the library would print json's "Unterminated string ..." without the file).
@@ -88,7 +88,7 @@ def test_truncated_json_files_are_named(tmp_path, mnist_dir):
     (out / "status.json").write_text('{"state": "runn')
     line = _one_line(_keras_zoo(*TINY_TRAIN, "--data-dir", mnist_dir, "--out", out,
                                 cwd=tmp_path))
-    assert f"Expected {out / 'status.json'} to hold the JSON object" in line
+    assert f"(JSON) in {out / 'status.json'}. Received: an unreadable file" in line
     assert (out / "status.json").read_text() == '{"state": "runn'  # left as it was
 
 

@@ -4,21 +4,14 @@ import os
 import pickle
 import shutil
 
-import keras
 import numpy as np
 import pytest
+
 from keras_zoo.train import datasets
 from keras_zoo.train.datasets.restricted_unpickler import ForbiddenGlobalError, restricted_loads
-
 from tests.train import dataset_writers as w
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: these tests build no Keras state, so they seed
-    but skip `keras.backend.clear_session()` (0.5 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # builds no Keras state: skip clear_session
 
 
 def _expected_arrays(parts):

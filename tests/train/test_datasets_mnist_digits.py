@@ -3,23 +3,16 @@
 import dataclasses
 import gzip
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train import datasets
-from keras_zoo.train.datasets.digits import resize_digits
 from sklearn.datasets import load_digits as sklearn_digits
 
+from keras_zoo.train import datasets
+from keras_zoo.train.datasets.digits import resize_digits
 from tests.train import dataset_writers as w
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: these tests build no Keras state, so they seed
-    but skip `keras.backend.clear_session()` (0.5 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # builds no Keras state: skip clear_session
 
 
 @pytest.mark.parametrize("gz", [False, True])

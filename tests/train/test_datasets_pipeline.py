@@ -1,17 +1,11 @@
 """make_pipeline: batching, seeded shuffling, and the pad-crop-flip augmentation."""
 
-import keras
 import numpy as np
 import pytest
+
 from keras_zoo.train import datasets
 
-
-@pytest.fixture(autouse=True)
-def _seeded_and_clean():
-    """Overrides conftest's fixture: these tests build no Keras state, so they seed
-    but skip `keras.backend.clear_session()` (0.5 s per test on a busy 2-core machine)."""
-    keras.utils.set_random_seed(1234)
-    yield
+pytestmark = pytest.mark.no_keras_state  # builds no Keras state: skip clear_session
 
 
 def _images(count=48, shape=(32, 32, 3), seed=0):

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.train.datasets import Inputs, known_size
 from keras_zoo.train.fit import fit_model
 

@@ -15,9 +15,9 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.train import multiworker
 from keras_zoo.train.datasets import Examples
-
 from tests.train import multiworker_worker as worker
 
 WORKER = os.path.abspath(worker.__file__)

@@ -6,6 +6,7 @@ import json
 
 import keras
 import pytest
+
 from keras_zoo.train import export_command, run, run_dir
 
 

@@ -3,10 +3,10 @@
 import functools
 
 import numpy as np
-from keras_zoo.train import datasets, recipes, registry
-from keras_zoo.train.recipes import swapout
 
 from keras_zoo import layers, models
+from keras_zoo.train import datasets, recipes, registry
+from keras_zoo.train.recipes import swapout
 
 RECIPE = recipes.get("swapout")
 

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+
 from keras_zoo.train import recipes
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.recipes import common, resnet_cifar

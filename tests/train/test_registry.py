@@ -4,9 +4,9 @@ models' counts, and its Swapout rows are the paper's configurations."""
 import keras
 import numpy as np
 import pytest
-from keras_zoo.train import registry
 
 from keras_zoo.models.swapout_resnet import VARIANTS
+from keras_zoo.train import registry
 
 
 @pytest.mark.large
@@ -26,9 +26,8 @@ def test_swapout_rows_are_the_models_variants():
 
 
 def test_every_row_names_a_factory_and_a_recipe():
-    from keras_zoo.train import datasets, run
-
     from keras_zoo import models
+    from keras_zoo.train import datasets, run
 
     for name, entry in registry.MODELS.items():
         assert callable(getattr(models, entry.factory)), name

@@ -9,8 +9,8 @@ import textwrap
 
 import keras
 import pytest
-from keras_zoo.train import run
 
+from keras_zoo.train import run
 from tests.train.run_helpers import TINY_TRAIN, keras_zoo, write_tiny_mnist
 
 # A user's run killed during its second epoch (os._exit: no cleanup, like SIGKILL).

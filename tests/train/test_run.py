@@ -8,8 +8,8 @@ import os
 import keras
 import numpy as np
 import pytest
-from keras_zoo.train import run, run_dir, strategies
 
+from keras_zoo.train import run, run_dir, strategies
 from tests.train.run_helpers import write_tiny_mnist
 
 
@@ -138,6 +138,11 @@ def test_config_errors_and_defaults():
     with pytest.raises(ValueError, match="Expected a recipe in .*quickstart"):
         run.make_config("resnet20", recipe="nope")
     assert run.recipe_names() == ["concrete_vae", "quickstart", "resnet_cifar", "swapout"]
+    assert run.make_config("resnet20")[2]["norm_layer"] == "batch"
+    assert run.make_config("swapout-20x2", sync_bn=True)[2]["norm_layer"] == "sync"
+    with pytest.raises(ValueError, match="batch normalisation for --sync-bn. Received: "
+                                         "recipe='concrete_vae'"):
+        run.make_config("concrete-vae", sync_bn=True)
 
 
 def test_default_run_dir_never_reuses_a_name(tmp_path):
@@ -213,11 +218,14 @@ def test_diverged_run_reports_and_keeps_last_good_checkpoint(tmp_path):
 @pytest.mark.large
 def test_mirrored_mixed_precision_run_reports_what_evaluate_sees(tmp_path):
     """--strategy mirrored on the 2 logical CPUs with --mixed-precision (mixed_bfloat16 on
-    CPU): the run's test metrics are those of its saved model, as `evaluate` reports them."""
+    CPU) and --sync-bn: the run's test metrics are those of its saved model, as `evaluate`
+    reports them, and every batch normalisation of the saved model is synchronised."""
     mnist = write_tiny_mnist(tmp_path / "mnist")
     out = str(tmp_path / "run")
     result = run.train("resnet20", dataset="mnist", data_dir=mnist, epochs=1, batch_size=16,
-                       out=out, strategy="mirrored", mixed_precision=True, verbose=0)
+                       out=out, strategy="mirrored", mixed_precision=True, sync_bn=True,
+                       verbose=0)
+    assert result.config["norm_layer"] == "sync"
     # The same checkpoint evaluated twice on the same images: only another reduction order
     # could change the float32 mean loss, a few ulps (measured equal).
     assert result.test == pytest.approx(run.evaluate(out), rel=1e-6)
@@ -226,6 +234,9 @@ def test_mirrored_mixed_precision_run_reports_what_evaluate_sees(tmp_path):
     policy = strategies.precision_policy(True)
     assert model.get_layer("normalization").dtype_policy.name == policy
     assert model.output.dtype == "float32"  # softmax probabilities stay float32
+    norms = [layer for layer in model._flatten_layers()
+             if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 19 and all(layer.synchronized for layer in norms)  # stem + 9 x 2
     assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert (status["strategy"], status["state"]) == ("mirrored", "finished")

@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_zoo.train import datasets, strategies
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.schedules import StepSchedule
@@ -70,10 +71,8 @@ def test_get_strategy_names():
         strategies.get_strategy("tpu")
 
 
-def test_precision_policy_and_scope():
-    assert strategies.precision_policy(False) == "float32"
-    expected = "mixed_float16" if tf.config.list_physical_devices("GPU") else "mixed_bfloat16"
-    assert strategies.precision_policy(True) == expected
+def test_dtype_policy_scope():
+    """The policy applies inside the block only (the choice itself: test_precision_policy.py)."""
     with strategies.dtype_policy("mixed_bfloat16"):
         layer = keras.layers.Dense(2)
         assert (layer.compute_dtype, layer.variable_dtype) == ("bfloat16", "float32")

@@ -5,9 +5,9 @@ import math
 import keras
 import numpy as np
 import pytest
-from keras_zoo.train.callbacks import TemperatureAnnealing
 
 from keras_zoo import layers
+from keras_zoo.train.callbacks import TemperatureAnnealing
 
 
 def _model():

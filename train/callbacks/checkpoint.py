@@ -4,6 +4,7 @@ import math
 import os
 
 import keras
+
 from keras_zoo.train.atomic_files import atomic_path, read_json, write_json_atomic
 
 from ._finite import is_finite

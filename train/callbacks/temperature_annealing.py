@@ -4,6 +4,8 @@ import math
 
 import keras
 
+from keras_zoo.layers import walk_layers
+
 
 class TemperatureAnnealing(keras.callbacks.Callback):
     """Anneals Concrete temperatures: ``tau = max(min_temperature, initial_temperature *
@@ -59,7 +61,7 @@ class TemperatureAnnealing(keras.callbacks.Callback):
         if self.variables is not None:
             self._targets = self.variables
         else:
-            self._targets = [layer.temperature_variable for layer in self.model._flatten_layers()
+            self._targets = [layer.temperature_variable for layer in walk_layers(self.model)
                              if isinstance(getattr(layer, "temperature_variable", None),
                                            keras.Variable)]
         if not self._targets:

@@ -4,13 +4,13 @@ import math
 import zlib
 
 import numpy as np
+
+from keras_zoo.models.nas import Architecture, build_child
 from keras_zoo.train import datasets
 from keras_zoo.train.fit import fit_model
 from keras_zoo.train.nas.epoch_batches import epoch_batches
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.recipes.common import compile_classifier
-
-from keras_zoo.models.nas import Architecture, build_child
 
 
 class ChildTrainer:

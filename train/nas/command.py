@@ -17,6 +17,7 @@ import json
 import os
 
 import numpy as np
+
 from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
 
 RETRAIN_FORMAT = "keras_zoo.nas.retrain"
@@ -156,11 +157,10 @@ def _run_retrain(args, preset, data):
 
 def command(args):
     """The ``keras-zoo search`` handler; returns the exit status."""
+    from keras_zoo.models.nas import Architecture
     from keras_zoo.train import datasets
     from keras_zoo.train.nas import SearchDirectory, executors, presets, search
     from keras_zoo.train.nas.reward_curve import plot_reward_curve
-
-    from keras_zoo.models.nas import Architecture
 
     preset = presets.get(args.preset)
     for name in ("trials", "layers", "child_epochs", "child_batch_size", "retrain_epochs",

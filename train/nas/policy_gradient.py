@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import tensorflow as tf
-from keras_zoo.train.nas import losses
 
 from keras_zoo.models.nas import Controller
+from keras_zoo.train.nas import losses
 
 ALGORITHMS = ("reinforce", "ppo")
 

@@ -1,7 +1,8 @@
 """`plot_reward_curve`: reward per trial, the baseline and the running best, as a PNG."""
 
-from keras_zoo.train.atomic_files import atomic_path
 from PIL import Image, ImageDraw, ImageFont
+
+from keras_zoo.train.atomic_files import atomic_path
 
 COLORS = {"reward": (31, 119, 180), "failed": (214, 39, 40), "baseline": (255, 127, 14),
           "best": (44, 160, 44)}

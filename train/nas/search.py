@@ -3,13 +3,13 @@
 import numbers
 
 import numpy as np
+
+from keras_zoo.models.nas import Architecture, Controller, SearchSpace
 from keras_zoo.train.nas import presets
 from keras_zoo.train.nas.executors import InProcessExecutor
 from keras_zoo.train.nas.policy_gradient import ALGORITHMS, PolicyGradient
 from keras_zoo.train.nas.random_search import RandomSearch
 from keras_zoo.train.nas.search_directory import SearchDirectory
-
-from keras_zoo.models.nas import Architecture, Controller, SearchSpace
 
 
 def _settings(preset, overrides):

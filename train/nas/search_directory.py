@@ -5,6 +5,7 @@ import os
 import shutil
 
 import numpy as np
+
 from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
 
 FORMAT = "keras_zoo.nas.search"

@@ -3,6 +3,7 @@
 import math
 
 import keras
+
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.schedules import StepSchedule
 

@@ -34,6 +34,7 @@ import os
 
 import keras
 import numpy as np
+
 from keras_zoo.train.atomic_files import atomic_path
 from keras_zoo.train.callbacks import TemperatureAnnealing
 from keras_zoo.train.datasets import Inputs, binarized
@@ -77,6 +78,7 @@ class ConcreteVAERecipe(Recipe):
     }
     tiny = {"epochs": 2, "iw_samples": 20}
     export_after_training = False
+    batch_norm = False
 
     def build_model(self, builder, data, config):
         h, w, c = data.x_train.shape[1:]

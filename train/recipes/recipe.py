@@ -1,6 +1,7 @@
 """`Recipe`: the hooks a training recipe provides, with the defaults most recipes share."""
 
 import abc
+import functools
 
 from keras_zoo.train import datasets
 
@@ -25,6 +26,9 @@ class Recipe(abc.ABC):
             is known) and ``dataset``.
         tiny: the overrides of ``tiny=True``, a CPU smoke run.
         export_after_training: `run.train` writes the `artifacts` as SavedModels.
+        batch_norm: the recipe's models have batch normalisation: the configuration
+            holds ``norm_layer`` ("batch", or "sync" with ``keras-zoo train
+            --sync-bn``), which the default `build_model` passes to the builder.
 
     Hooks, in the order `run.train` calls them:
         `get_config`, `load_data`, `make_datasets`, `build_model`,
@@ -40,11 +44,14 @@ class Recipe(abc.ABC):
     defaults: dict
     tiny: dict = {}
     export_after_training = True
+    batch_norm = True
 
     def get_config(self, model_name=None, *, tiny=False):
         """The run's hyper-parameters: ``recipe``, ``steps`` None, ``validation_split`` 0,
         then `defaults`, `tiny` (with ``tiny=True``) and `model_config`."""
         config = {"recipe": self.name, "steps": None, "validation_split": 0, **self.defaults}
+        if self.batch_norm:
+            config.setdefault("norm_layer", "batch")
         if tiny:
             config.update(self.tiny)
         config.update(self.model_config(model_name, tiny=tiny))
@@ -68,9 +75,11 @@ class Recipe(abc.ABC):
             test=(data.x_test, data.y_test))
 
     def build_model(self, builder, data, config):
-        """The model for `data` from the registry's `builder`: a classifier whose
-        "normalization" layer is adapted to the training images."""
-        return common.build_classifier(builder, data)
+        """The model for `data` from the registry's `builder` (given
+        ``norm_layer=config["norm_layer"]``): a classifier whose "normalization" layer is
+        adapted to the training images."""
+        return common.build_classifier(
+            functools.partial(builder, norm_layer=config["norm_layer"]), data)
 
     @abc.abstractmethod
     def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):

@@ -44,4 +44,6 @@ NORMALIZATIONS = {
     "caffe": {"mean": (103.939, 116.779, 123.68), "std": 1.0, "channel_order": "bgr"},
     # Only scale to [0, 1]; any channel count.
     "unit": {"std": 255.0},
+    # Identity (float cast): for backbones fed already-normalised images (Mask R-CNN).
+    "none": {},
 }

@@ -5,13 +5,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from PIL import Image
+
+from keras_zoo.models.nas import SearchSpace
 from keras_zoo.train.datasets import ImageDataset
 from keras_zoo.train.nas.child_trainer import ChildTrainer
 from keras_zoo.train.nas.epoch_batches import epoch_batches
 from keras_zoo.train.nas.reward_curve import plot_reward_curve
-from PIL import Image
-
-from keras_zoo.models.nas import SearchSpace
 
 
 def _data(with_validation=True):

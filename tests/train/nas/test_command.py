@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from keras_zoo.train import cli
 
 from keras_zoo.models.nas import Architecture
+from keras_zoo.train import cli
 from tests.train.run_helpers import cli_stderr_lines, keras_zoo
 
 TINY = ["--trials", "2", "--child-epochs", "1", "--layers", "1", "--children-per-update", "2",

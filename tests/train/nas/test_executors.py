@@ -5,9 +5,9 @@ import json
 import os
 
 import pytest
-from keras_zoo.train.nas import TargetMatchReward, executors, search
 
 from keras_zoo.models.nas import Architecture, SearchSpace
+from keras_zoo.train.nas import TargetMatchReward, executors, search
 from tests.train.nas.rewards import FailingReward
 
 SPACE = SearchSpace(2, strides=(1, 2))

@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 import pytest
-from keras_zoo.train.nas import SearchDirectory, TargetMatchReward, search
 
 from keras_zoo.models.nas import Architecture, SearchSpace
+from keras_zoo.train.nas import SearchDirectory, TargetMatchReward, search
 from tests.train.nas.rewards import FailingReward
 
 SPACE = SearchSpace(4)

@@ -1,0 +1,267 @@
+"""Mask R-CNN R50-FPN on CPU: keras_zoo against torchvision, one 800x1216 image.
+
+Inference latency (100 detections with their masks: both score thresholds are 0,
+so both run the mask head on 100 boxes) and one training step (batch 1, 3
+ground-truth objects, SGD momentum 0.9), contenders alternating in one process
+(torch imported first), each timing after a 0.5 s pause so one contender's idle
+worker threads do not slow the next; medians over ``--repeats``. Peak memory of
+each contender is measured in a fresh subprocess: peak RSS (VmHWM, reset before)
+while running the task twice, above the RSS after imports, data and the
+torchvision weights it starts from (the torch model itself for torchvision, a
+NumPy copy of its state dict for keras_zoo). Prints the CPU model and flags,
+FLOPs of the inference graph (TF profiler, 2 per multiply-add) and GFLOP/s
+against the CPU's fp32 peak, as JSON lines.
+
+Both contenders have the same architecture, trainable set and weights:
+torchvision's ``maskrcnn_resnet50_fpn`` as built for its pretrained weights
+(FrozenBatchNorm2d, ``trainable_backbone_layers=3``) with random weights, and
+``models.mask_rcnn.from_torchvision`` of its state dict (``models.MaskRCNN()``'s
+architecture). ``--torchvision weights-none`` uses ``maskrcnn_resnet50_fpn(
+weights=None)`` literally instead (BatchNorm2d in training, every layer trainable).
+
+    python bench/mask_rcnn.py --repeats 5
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch  # noqa: I001  (torch before tensorflow: the other order crashes)
+import torchvision
+from torchvision.models.detection import MaskRCNN as TorchMaskRCNN
+from torchvision.models.detection import maskrcnn_resnet50_fpn
+from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
+from torchvision.ops import FrozenBatchNorm2d
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from keras_zoo import models, ops  # noqa: E402
+
+HEIGHT, WIDTH, OBJECTS, MASK_CROP = 800, 1216, 3, 112
+LR = 0.0025
+
+
+def emit(record):
+    print(json.dumps(record), flush=True)
+
+
+def cpu_info():
+    info = {"machine": platform.machine(), "cores": os.cpu_count()}
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return info
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    family = int(fields.get("cpu family", 0))
+    vendor = fields.get("vendor_id", "")
+    # fp32 FLOPs per cycle and core: two FMA pipes of 256 bits (AVX2; AMD Zen 2-4 also
+    # run AVX-512 on 256-bit halves) = 32; two 512-bit FMA pipes (Intel server
+    # AVX-512, AMD Zen 5 = family 26) = 64.
+    wide = "avx512f" in flags and (vendor == "GenuineIntel" or family >= 26)
+    per_cycle = 64 if wide else 32
+    mhz = float(fields.get("cpu MHz", 0.0))
+    info.update({
+        "model": fields.get("model name"), "vendor": vendor, "family": family,
+        "mhz": mhz, "flags": sorted(f for f in flags if f.startswith(("avx", "fma", "amx"))),
+        "fp32_flops_per_cycle": per_cycle,
+        "fp32_peak_gflops": round(os.cpu_count() * mhz * 1e-3 * per_cycle, 1),
+    })
+    return info
+
+
+def make_data(seed=0):
+    """An image with smooth gradients and OBJECTS filled shapes; their boxes, classes,
+    full masks (torchvision) and box-cropped masks (keras_zoo)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:HEIGHT, :WIDTH]
+    image = np.stack([xx * 255 // WIDTH, yy * 255 // HEIGHT, np.full_like(xx, 100)], -1)
+    boxes, masks = [], []
+    for _ in range(OBJECTS):
+        w, h = rng.integers(150, 400, 2)
+        x0, y0 = rng.integers(0, WIDTH - w), rng.integers(0, HEIGHT - h)
+        mask = ((xx - x0 - w / 2) / (w / 2)) ** 2 + ((yy - y0 - h / 2) / (h / 2)) ** 2 < 1
+        image[mask] = rng.integers(0, 256, 3)
+        ys, xs = np.nonzero(mask)
+        boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        masks.append(mask)
+    image = image.astype(np.uint8)
+    boxes = np.array(boxes, np.float32)
+    masks = np.array(masks, np.uint8)
+    classes = rng.integers(1, 91, OBJECTS).astype(np.int64)
+    crops = ops.masks.crop_and_resize_masks(masks, boxes, np.arange(OBJECTS), MASK_CROP,
+                                            threshold=None).numpy()
+    return image, boxes, classes, masks, crops
+
+
+def torch_model(config):
+    if config == "weights-none":
+        model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, box_score_thresh=0.0)
+    else:  # what maskrcnn_resnet50_fpn builds for pretrained weights, randomly initialised
+        body = torchvision.models.resnet50(weights=None, norm_layer=FrozenBatchNorm2d)
+        model = TorchMaskRCNN(_resnet_fpn_extractor(body, 3), num_classes=91,
+                              box_score_thresh=0.0)
+    return model
+
+
+def torch_contender(data, model):
+    image, boxes, classes, masks, _ = data
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float() / 255.0
+    target = {"boxes": torch.from_numpy(boxes), "labels": torch.from_numpy(classes),
+              "masks": torch.from_numpy(masks)}
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=LR, momentum=0.9, weight_decay=1e-4)
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            out = model([tensor])[0]
+        return len(out["scores"])
+
+    def train():
+        model.train()
+        losses = model([tensor], [target])
+        loss = sum(losses.values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return float(loss)
+
+    return infer, train
+
+
+def keras_contender(data, torch_state):
+    """`models.MaskRCNN` with the torchvision contender's random weights
+    (`from_torchvision`): both find the same 100 detections."""
+    image, boxes, classes, _, crops = data
+    model = models.mask_rcnn.from_torchvision(torch_state, score_threshold=0.0)
+    model.compile(optimizer=keras.optimizers.SGD(LR, momentum=0.9, weight_decay=1e-4))
+    x = image[None]
+    y = {"boxes": boxes[None], "classes": classes[None].astype(np.int32), "masks": crops[None]}
+
+    def infer():
+        return int(model.predict_on_batch(x)["num_detections"][0])
+
+    def train():
+        return float(model.train_on_batch(x, y, return_dict=True)["loss"])
+
+    return infer, train, model
+
+
+def inference_flops(model):
+    spec = tf.TensorSpec([1, HEIGHT, WIDTH, 3], tf.uint8)
+    graph = tf.function(lambda x: model(x)).get_concrete_function(spec).graph
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    return tf.compat.v1.profiler.profile(graph=graph, options=options).total_float_ops
+
+
+def timed(fn, settle_s=0.5):
+    time.sleep(settle_s)
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def status_mb(field):
+    """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) of this process, MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak_rss():
+    """Linux: writing 5 to clear_refs resets VmHWM to the current RSS."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+
+
+def memory_child(contender, task, config):
+    """Runs in a fresh process: peak RSS of building the contender and two calls of
+    `task`, above the RSS after imports and data (model weights included)."""
+    data = make_data()
+    reference = torch_model(config)
+    state = None if contender == "torchvision" else {
+        k: v.numpy().copy() for k, v in reference.state_dict().items()}
+    if state is not None:
+        del reference
+    reset_peak_rss()
+    baseline = status_mb("VmRSS")
+    if contender == "torchvision":
+        infer, train = torch_contender(data, reference)
+    else:
+        infer, train, _ = keras_contender(data, state)
+    fn = infer if task == "inference" else train
+    fn()
+    fn()
+    emit({"bench": "mask_rcnn_memory", "contender": contender, "task": task,
+          "peak_rss_above_baseline_mb": round(status_mb("VmHWM") - baseline, 1)})
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--torchvision", choices=("frozen", "weights-none"), default="frozen")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=2, metavar=("CONTENDER", "TASK"))
+    args = parser.parse_args()
+    if args.memory_child:
+        return memory_child(*args.memory_child, args.torchvision)
+    cpu = cpu_info()
+    emit({"bench": "mask_rcnn_env", "cpu": cpu, "torch": torch.__version__,
+          "torchvision": torchvision.__version__, "tensorflow": tf.__version__,
+          "keras": keras.__version__, "torch_threads": torch.get_num_threads(),
+          "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+          "load_average": os.getloadavg(), "torchvision_config": args.torchvision})
+    data = make_data()
+    reference = torch_model(args.torchvision)
+    keras_infer, keras_train, model = keras_contender(data, reference.state_dict())
+    contenders = {"torchvision": torch_contender(data, reference),
+                  "keras_zoo": (keras_infer, keras_train)}
+    for name, (infer, train) in contenders.items():  # warm up (tracing, allocator)
+        detections = infer()
+        train()
+        emit({"bench": "mask_rcnn_warmup", "contender": name, "detections": detections})
+    times = {(name, task): [] for name in contenders for task in ("inference", "train")}
+    for repeat in range(args.repeats):
+        for name, (infer, train) in contenders.items():
+            for task, fn in (("inference", infer), ("train", train)):
+                seconds, _ = timed(fn)
+                times[(name, task)].append(seconds)
+                emit({"bench": "mask_rcnn_step", "contender": name, "task": task,
+                      "repeat": repeat, "seconds": round(seconds, 3)})
+    flops = inference_flops(model)
+    for task in ("inference", "train"):
+        base = float(np.median(times[("torchvision", task)]))
+        for name in contenders:
+            median = float(np.median(times[(name, task)]))
+            record = {"bench": "mask_rcnn", "contender": name, "task": task,
+                      "image": [HEIGHT, WIDTH], "repeats": args.repeats,
+                      "median_s": round(median, 3), "ratio_to_torchvision": round(median / base, 3),
+                      "load_average": os.getloadavg()}
+            if task == "inference" and name == "keras_zoo":
+                gflops = flops / median * 1e-9
+                record.update({"inference_gflop": round(flops * 1e-9, 1),
+                               "gflop_per_s": round(gflops, 1),
+                               "fraction_of_fp32_peak": round(gflops / cpu["fp32_peak_gflops"], 3)
+                               if cpu.get("fp32_peak_gflops") else None})
+            emit(record)
+    if not args.skip_memory:
+        for name in contenders:
+            for task in ("inference", "train"):
+                subprocess.run([sys.executable, __file__, "--memory-child", name, task,
+                                "--torchvision", args.torchvision], check=True)
+
+
+if __name__ == "__main__":
+    main()

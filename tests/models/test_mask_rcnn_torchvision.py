@@ -1,0 +1,120 @@
+"""from_torchvision against torchvision itself (random weights, nothing downloaded).
+
+A subprocess (plain python, torch only) builds torchvision's
+maskrcnn_resnet50_fpn(weights=None) seeded, on a 240x320 image resized to
+320x426 (min_size 320, max_size 448: the same code paths as 800/1333, ~8x
+fewer pixels), and writes its state dict and outputs
+(tests/models/torchvision_mask_rcnn.py). We convert the state dict and compare
+every stage and the end-to-end detections.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_zoo import models, ops
+
+pytestmark = pytest.mark.large
+SCRIPT = os.path.join(os.path.dirname(__file__), "torchvision_mask_rcnn.py")
+MIN_SIZE, MAX_SIZE = 320, 448
+# Float32 stage tolerance, relative to the largest magnitude of the reference output:
+# ~50 layers of sums over up to 3x3x512 products (eps 1.2e-7, errors growing ~sqrt(depth *
+# fan-in)) and two libraries with different summation orders give ~2e-5 of the range;
+# 1e-4 leaves a 5x margin.
+STAGE_RTOL = 1e-4
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    if importlib.util.find_spec("torchvision") is None:  # never import it after TensorFlow
+        pytest.skip("torchvision is in the test extra")
+    out = tmp_path_factory.mktemp("torchvision") / "reference.npz"
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    subprocess.run([sys.executable, SCRIPT, str(out), "--min-size", str(MIN_SIZE),
+                    "--max-size", str(MAX_SIZE)], check=True, env=env, timeout=600)
+    ref = dict(np.load(out))
+    model = models.mask_rcnn.from_torchvision(
+        {k[3:]: v for k, v in ref.items() if k.startswith("sd/")},
+        min_size=MIN_SIZE, max_size=MAX_SIZE)
+    return ref, model
+
+
+def assert_stage_close(ours, theirs):
+    ours = np.asarray(ours)
+    assert ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=STAGE_RTOL * np.abs(theirs).max())
+
+
+def test_parameter_count_is_torchvisions(reference):
+    ref, model = reference
+    counted = sum(int(np.prod(w.shape)) for w in model.weights
+                  if "moving_" not in w.path)  # BN statistics are buffers in torch
+    assert counted == int(ref["num_parameters"]) == 44_454_513
+
+
+def test_preprocessing_matches_transform(reference):
+    ref, model = reference
+    images, _, sizes = model._preprocess(tf.constant(ref["image"][None]))
+    np.testing.assert_array_equal(sizes.numpy(), ref["image_sizes"])
+    # bilinear resampling of values in [-2.2, 2.7]: float32 rounding only
+    np.testing.assert_allclose(images.numpy(), ref["transformed"], rtol=0, atol=1e-5)
+
+
+def test_stages_match(reference):
+    ref, model = reference
+    pyramid = model.backbone(tf.constant(ref["transformed"]))
+    for level in ("P2", "P3", "P4", "P5", "P6"):
+        assert_stage_close(pyramid[level], ref[level])
+    objectness, _ = model.rpn_head(pyramid)
+    for k, logits in zip(range(2, 7), objectness):
+        assert_stage_close(logits, ref[f"objectness{k}"])
+    logits, deltas = model.box_head([pyramid, ref["proposals"][None]])
+    assert_stage_close(logits[0], ref["box_logits"])
+    assert_stage_close(tf.reshape(deltas[0], [-1, 4 * model.num_classes]), ref["box_regression"])
+    mask_logits = model.mask_head([pyramid, ref["mask_boxes"][None]])
+    assert_stage_close(mask_logits[0], ref["mask_logits"])
+
+
+def test_end_to_end_same_detections(reference):
+    ref, model = reference
+    out = model.predict(ref["image"][None], verbose=0)
+    count = int(out["num_detections"][0])
+    assert count == len(ref["scores"]) == 100
+    boxes, scores, classes = out["boxes"][0], out["scores"][0], out["classes"][0]
+    # torchvision's pasting rules (box rounded to whole pixels): the 28x28 masks agree to
+    # float rounding, but detectron2's pasting moves small masks by up to a pixel.
+    pasted = ops.masks.paste_masks(out["masks"][0], boxes, ref["image"].shape[:2],
+                                   convention="torchvision").numpy()
+    iou = ops.boxes.pairwise_iou(ref["boxes"][:20], boxes).numpy()
+    for i in range(20):  # torchvision's top 20, each found among ours
+        j = int(np.argmax(np.where(classes == ref["labels"][i], iou[i], -1.0)))
+        assert classes[j] == ref["labels"][i]
+        assert iou[i, j] >= 0.98
+        assert abs(scores[j] - ref["scores"][i]) <= 1e-3
+        theirs = ref["masks"][i] >= 0.5
+        union = np.logical_or(pasted[j], theirs).sum()
+        assert union == 0 or np.logical_and(pasted[j], theirs).sum() / union >= 0.9
+
+
+def test_overrides_replace_the_class_layers(reference):
+    ref, _ = reference
+    model = models.mask_rcnn.from_torchvision(
+        {k[3:]: v for k, v in ref.items() if k.startswith("sd/")}, num_classes=5,
+        min_size=MIN_SIZE, max_size=MAX_SIZE)
+    assert model.box_head.classifier.kernel.shape == (1024, 5)
+    assert model.mask_head.logits.kernel.shape == (1, 1, 256, 5)
+    np.testing.assert_array_equal(model.rpn_head.conv.kernel.numpy(),
+                                  ref["sd/rpn.head.conv.0.0.weight"].transpose(2, 3, 1, 0))
+
+
+def test_bad_state_dicts(tmp_path):
+    with pytest.raises(ValueError, match="without 'backbone.body.conv1.weight'"):
+        models.mask_rcnn.from_torchvision({"roi_heads.box_predictor.cls_score.weight":
+                                           np.zeros((3, 1024))})
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        models.mask_rcnn.from_torchvision(str(tmp_path / "missing.pth"))

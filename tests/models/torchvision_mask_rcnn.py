@@ -1,0 +1,117 @@
+"""Reference outputs of torchvision's maskrcnn_resnet50_fpn (weights=None), written to an .npz.
+
+Run by tests/models/test_mask_rcnn_torchvision.py in a subprocess (plain python,
+torch only: pytest imports TensorFlow first, and torch must come first):
+
+    python tests/models/torchvision_mask_rcnn.py OUT.npz --size 320
+
+Random weights, seeded, made informative: BN statistics are those of the test
+image (one train-mode pass, cumulative average), the RPN objectness and box
+classifier weights are scaled up so that scores are well separated, and the
+mask upsampling is spatially uniform so that masks are smooth. Writes the
+state dict (``sd/<name>``), the image, torchvision's transformed input, per-stage
+outputs (FPN maps, RPN logits, box-head outputs for given proposals, mask logits
+for given boxes) and the end-to-end detections.
+"""
+
+import argparse
+
+import numpy as np
+import torch
+import torchvision
+from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+
+def test_image(height, width, seed):
+    """A smooth background with bright rectangles and ellipses (uint8 HWC)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:height, :width]
+    image = np.stack([(xx * 255 // width), (yy * 255 // height),
+                      np.full_like(xx, 90)], -1).astype(np.float64)
+    for _ in range(6):
+        x0, y0 = rng.integers(0, width - 40), rng.integers(0, height - 40)
+        w, h = rng.integers(30, width // 2), rng.integers(30, height // 2)
+        colour = rng.integers(0, 256, 3)
+        if rng.random() < 0.5:
+            image[y0:y0 + h, x0:x0 + w] = colour
+        else:
+            inside = ((xx - x0 - w / 2) / (w / 2)) ** 2 + ((yy - y0 - h / 2) / (h / 2)) ** 2 < 1
+            image[inside] = colour
+    return np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out")
+    parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--min-size", type=int, default=320)
+    parser.add_argument("--max-size", type=int, default=448)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(2)
+    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
+                                  min_size=args.min_size, max_size=args.max_size)
+    image = test_image(args.height, args.width, args.seed)
+    tensor = torch.from_numpy(image).permute(2, 0, 1).float() / 255.0
+    with torch.no_grad():
+        model.eval()
+        images, _ = model.transform([tensor])
+        for module in model.backbone.body.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.reset_running_stats()
+                module.momentum = None  # cumulative average: the statistics of this image
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+        model.backbone.body.train()
+        model.backbone.body(images.tensors)
+        model.eval()
+        model.rpn.head.cls_logits.weight.mul_(10.0)
+        model.roi_heads.box_predictor.cls_score.weight.mul_(4.0)
+        model.roi_heads.box_predictor.bbox_pred.weight.mul_(3.0)
+        # One 2x2 upsampling kernel for the four positions: random ones draw a
+        # checkerboard at 28x28 that no two pasting conventions resample alike; trained
+        # masks are smooth.
+        upsample = model.roi_heads.mask_predictor.conv5_mask.weight
+        upsample.copy_(upsample[:, :, :1, :1].expand_as(upsample))
+
+        features = model.backbone(images.tensors)
+        objectness, _ = model.rpn.head(list(features.values()))
+        proposals, _ = model.rpn(images, features)
+        props = proposals[0][:300]
+        pooled = model.roi_heads.box_roi_pool(features, [props], images.image_sizes)
+        class_logits, box_regression = model.roi_heads.box_predictor(
+            model.roi_heads.box_head(pooled))
+        mask_boxes = props[:50]
+        mask_pooled = model.roi_heads.mask_roi_pool(features, [mask_boxes], images.image_sizes)
+        mask_logits = model.roi_heads.mask_predictor(model.roi_heads.mask_head(mask_pooled))
+        detections = model([tensor])[0]
+
+    out = {f"sd/{k}": v.numpy() for k, v in model.state_dict().items()
+           if not k.endswith("num_batches_tracked")}
+    out.update({
+        "image": image,
+        "transformed": images.tensors.numpy().transpose(0, 2, 3, 1),
+        "image_sizes": np.array(images.image_sizes, np.int32),
+        "proposals": props.numpy(),
+        "box_logits": class_logits.numpy(),
+        "box_regression": box_regression.numpy(),
+        "mask_boxes": mask_boxes.numpy(),
+        "mask_logits": mask_logits.numpy().transpose(0, 2, 3, 1),
+        "boxes": detections["boxes"].numpy(),
+        "scores": detections["scores"].numpy(),
+        "labels": detections["labels"].numpy(),
+        "masks": detections["masks"].numpy()[:, 0],
+        "torchvision": np.array(torchvision.__version__),
+        "num_parameters": np.array(sum(p.numel() for p in model.parameters())),
+    })
+    for i, (name, value) in enumerate(features.items()):
+        out[f"P{i + 2}"] = value.numpy().transpose(0, 2, 3, 1)
+    for i, value in enumerate(objectness):  # [1, A, H, W] -> anchor order (H, W, A)
+        out[f"objectness{i + 2}"] = value.numpy().transpose(0, 2, 3, 1).reshape(1, -1)
+    np.savez(args.out, **out)
+
+
+if __name__ == "__main__":
+    main()
