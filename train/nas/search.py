@@ -135,9 +135,10 @@ def search(space, evaluate, *, trials, seed=None, out_dir=None, preset="default"
     header = {"space": space.get_config(),
               "settings": {**settings, "seed": int(seed), "failure_reward": failure_reward},
               "metadata": metadata or {}}
+    resume = directory is not None and directory.open(header, overwrite=overwrite) == "resume"
     proposer = _proposer(space, settings, int(seed))
     records, cached, update = [], {}, 0
-    if directory is not None and directory.open(header, overwrite=overwrite) == "resume":
+    if resume:
         stored_records = directory.read_records()
         done, checkpoint = 0, directory.load_checkpoint()
         if checkpoint is not None:

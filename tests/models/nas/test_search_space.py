@@ -8,6 +8,8 @@ import pytest
 
 from keras_zoo.models.nas import Architecture, LayerSpec, SearchSpace
 
+pytestmark = pytest.mark.no_keras_state  # no Keras layers: see tests/conftest.py
+
 SPACES = [SearchSpace(4), SearchSpace(3, strides=(1, 2, 3)),
           SearchSpace(5, filter_heights=(3,), skip_connections=False)]
 

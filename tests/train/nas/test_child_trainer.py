@@ -56,6 +56,7 @@ def test_rewards_never_read_the_test_split():
         ChildTrainer(_data(with_validation=False))
 
 
+@pytest.mark.no_keras_state
 def test_child_seed_depends_on_the_architecture_and_seed():
     space = SearchSpace(3)
     a, b = space.sample(0), space.sample(1)
@@ -65,6 +66,7 @@ def test_child_seed_depends_on_the_architecture_and_seed():
     assert trainer.child_seed(a) != ChildTrainer(_data(), seed=1).child_seed(a)
 
 
+@pytest.mark.no_keras_state
 def test_epoch_batches_cover_every_example_each_epoch_in_a_seeded_order():
     x = np.arange(10)[:, None]
     y = np.arange(10)
@@ -79,6 +81,7 @@ def test_epoch_batches_cover_every_example_each_epoch_in_a_seeded_order():
     assert all(np.array_equal(p, q) for p, q in zip(batches, again))  # integers: exact
 
 
+@pytest.mark.no_keras_state
 def test_reward_curve_png(tmp_path):
     records = [{"reward": r, "baseline": None if i == 0 else 0.5, "failed": i == 3}
                for i, r in enumerate([0.2, 0.6, 0.4, 0.0, 0.9, 0.7])]

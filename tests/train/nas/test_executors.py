@@ -60,6 +60,7 @@ def test_executors_give_the_same_records_and_survive_killed_workers(ray_runtime)
     assert "Ray task" in on_ray[heights.index(bad)]["error"]
 
 
+@pytest.mark.no_keras_state
 def test_get_and_bad_arguments():
     assert isinstance(executors.get(), executors.InProcessExecutor)
     assert executors.get("pool", workers=3).workers == 3
@@ -72,6 +73,7 @@ def test_get_and_bad_arguments():
         executors.ProcessPoolExecutor(0)
 
 
+@pytest.mark.no_keras_state
 def test_run_child_reports_failures_and_extras():
     def raises(arch):
         raise RuntimeError("boom")

@@ -31,6 +31,7 @@ def test_default_preset_learns_the_synthetic_reward(algorithm):
     assert records[-1]["entropy"] < records[0]["entropy"]
 
 
+@pytest.mark.no_keras_state
 def test_random_search_scores_about_one_in_64():
     records = search(SPACE, TargetMatchReward(SPACE, target=3), trials=2000, seed=1,
                      algorithm="random")
@@ -106,6 +107,7 @@ def test_directory_files(tmp_path):
     assert directory.read_records() == records
 
 
+@pytest.mark.no_keras_state
 def test_out_dir_is_never_clobbered(tmp_path):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -139,6 +141,7 @@ def test_failed_children_score_the_failure_reward():
     assert len(failed) < len(records)
 
 
+@pytest.mark.no_keras_state
 def test_bad_arguments():
     with pytest.raises(ValueError, match="trials"):
         search(SPACE, TargetMatchReward(SPACE), trials=0)
@@ -150,6 +153,7 @@ def test_bad_arguments():
         search(SPACE, TargetMatchReward(SPACE), trials=1, children_per_update=0)
 
 
+@pytest.mark.no_keras_state
 def test_a_line_cut_short_by_a_kill_is_dropped(tmp_path):
     directory = SearchDirectory(tmp_path)
     directory.open({"space": SMALL.get_config()})
