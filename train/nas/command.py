@@ -158,7 +158,7 @@ def _run_retrain(args, preset, data):
 def command(args):
     """The ``keras-zoo search`` handler; returns the exit status."""
     from keras_zoo.models.nas import Architecture
-    from keras_zoo.train import datasets
+    from keras_zoo.train import cli_errors, datasets
     from keras_zoo.train.nas import SearchDirectory, executors, presets, search
     from keras_zoo.train.nas.reward_curve import plot_reward_curve
 
@@ -192,6 +192,9 @@ def command(args):
                          learning_rate=args.learning_rate, entropy_weight=args.entropy_weight,
                          executor=executor, metadata=metadata, overwrite=args.overwrite,
                          on_trial=_progress(args.trials, min(done, args.trials)))
+    except KeyboardInterrupt:
+        raise cli_errors.Interrupted(f"run the same command to resume the search in {out} "
+                                     f"(trials done: see {out}/trials.jsonl)") from None
     finally:
         executor.close()
     directory = SearchDirectory(out)
