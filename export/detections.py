@@ -128,9 +128,10 @@ def match_detections(expected, actual, *, tolerance, top=TOP_DETECTIONS, min_iou
     return worst
 
 
-def check_outputs(expected, actual, tolerance, what):
-    """The comparison of every exporter's verification: `match_detections` for
-    detector outputs, else `check_close` (max error as a fraction of the output scale)."""
+def check_outputs(expected, actual, tolerance, what, *, top=TOP_DETECTIONS):
+    """The comparison of every exporter's verification: `match_detections` of the `top`
+    detections for detector outputs, else `check_close` (max error as a fraction of
+    the output scale)."""
     if is_detection_output(expected):
-        return match_detections(expected, actual, tolerance=tolerance, what=what)
+        return match_detections(expected, actual, tolerance=tolerance, top=top, what=what)
     return check_close(expected, actual, tolerance, what)

