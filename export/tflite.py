@@ -175,8 +175,9 @@ def to_tflite(model, path, *, input_size=None, quantize=None, representative_dat
         raise ValueError(
             f"Expected input_size=(height, width) for a TFLite export of {model.name!r}: it "
             "takes images of any size and TFLite needs a fixed one. Received: input_size=None")
-    reference = serving_models(model, input_size=input_size)[SIGNATURE_KEY]
-    exported = serving_models(model, input_size=input_size, builtin_ops=True)[SIGNATURE_KEY]
+    reference, exported = (serving_models(model, input_size=input_size, builtin_ops=builtin,
+                                          default_only=True)[SIGNATURE_KEY]
+                           for builtin in (False, True))
     representative = (_representative_dataset(exported, representative_data)
                       if quantize == "int8" else None)
     if verify:

@@ -4,8 +4,9 @@
 Export imports nothing of keras_zoo's models: a model that cannot be exported as
 it stands (a subclassed detector taking images of any size has no ``inputs``; its
 RoIAlign must change implementation for TFLite) offers the method
-``export_variants(input_size=None, *, builtin_ops=False)`` returning
-``{signature name: keras.Model}`` with a ``serving_default`` entry, as
+``export_variants(input_size=None, *, builtin_ops=False, signatures=None)``
+returning ``{signature name: keras.Model}`` (those named in ``signatures``, all
+when None) with a ``serving_default`` entry, as
 ``MaskRCNN.export_variants`` documents. Any other model is its own
 ``serving_default``.
 """
@@ -48,7 +49,7 @@ def offers_variants(model):
     return callable(getattr(model, "export_variants", None))
 
 
-def serving_models(model, *, input_size=None, builtin_ops=False):
+def serving_models(model, *, input_size=None, builtin_ops=False, default_only=False):
     """The models to export of `model`, by serving signature.
 
     Args:
@@ -56,6 +57,7 @@ def serving_models(model, *, input_size=None, builtin_ops=False):
         input_size: None, or ``(height, width)``: the image size to fix (TFLite).
         builtin_ops: ask for a variant with TFLite builtin ops only (used by a model
             offering ``export_variants``; any other model is converted as it is).
+        default_only: build only ``serving_default`` (TFLite converts no other).
 
     Returns:
         ``{signature name: keras.Model}``, ``serving_default`` first.
@@ -65,7 +67,8 @@ def serving_models(model, *, input_size=None, builtin_ops=False):
     if not offers_variants(model):
         return {SIGNATURE_KEY: model if input_size is None else _with_input_size(model,
                                                                                  input_size)}
-    variants = model.export_variants(input_size=input_size, builtin_ops=builtin_ops)
+    variants = model.export_variants(input_size=input_size, builtin_ops=builtin_ops,
+                                     signatures=[SIGNATURE_KEY] if default_only else None)
     if (not isinstance(variants, dict) or SIGNATURE_KEY not in variants
             or not all(isinstance(v, keras.Model) for v in variants.values())):
         raise ValueError(f"Expected {type(model).__name__}.export_variants to return "

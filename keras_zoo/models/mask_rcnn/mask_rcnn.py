@@ -278,7 +278,7 @@ class MaskRCNN(keras.Model):
             pre_nms_top_k=self.detection_pre_nms_top_k)
         return boxes, scores, classes + 1, count  # padding rows: class -1 + 1 = 0
 
-    def export_variants(self, input_size=None, *, builtin_ops=False):
+    def export_variants(self, input_size=None, *, builtin_ops=False, signatures=None):
         """Functional models of this detector for export, by serving signature.
 
         ``keras_zoo.export`` calls this (a subclassed model has no ``inputs``; the
@@ -302,11 +302,15 @@ class MaskRCNN(keras.Model):
                 are copies (weights copied) whose RoIAlign runs its ``"gather"``
                 implementation (TF's CropAndResize has no TFLite builtin); the
                 values are those of the default ``"crop_and_resize"``.
+            signatures: None for both, or the names of those to build (TFLite
+                needs only ``"serving_default"``).
 
         Returns:
-            ``{"serving_default": keras.Model, "pasted_masks": keras.Model}``.
+            ``{"serving_default": keras.Model, "pasted_masks": keras.Model}`` (those
+            asked for, in this order).
         """
-        return serving_variants(self, input_size, builtin_ops=builtin_ops)
+        return serving_variants(self, input_size, builtin_ops=builtin_ops,
+                                signatures=signatures)
 
     # ------------------------------------------------------------------ training
     def _ground_truth(self, y, input_sizes, sizes):

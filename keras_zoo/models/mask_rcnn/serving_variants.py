@@ -28,16 +28,21 @@ def _gather_copy(head):
     return type(head).from_config({**config, "implementation": "gather"})
 
 
-def serving_variants(model, input_size=None, *, builtin_ops=False):
+def serving_variants(model, input_size=None, *, builtin_ops=False, signatures=None):
     """`{signature: keras.Model}` of `model` (a `MaskRCNN`); see `MaskRCNN.export_variants`."""
     shape = _input_shape(input_size)
+    wanted = list(SIGNATURES) if signatures is None else list(signatures)
+    if not wanted or not set(wanted) <= set(SIGNATURES):
+        raise ValueError(f"Expected signatures among {list(SIGNATURES)}. Received: "
+                         f"signatures={signatures!r}")
     parts = {name: getattr(model, name) for name in PARTS}
     if builtin_ops:
         parts.update(box_head=_gather_copy(model.box_head),
                      mask_head=_gather_copy(model.mask_head))
     config = {**model.get_config(), **parts}
     variants = {}
-    for signature, paste in SIGNATURES.items():
+    for signature in wanted:
+        paste = SIGNATURES[signature]
         detector = type(model)(**{**config, "paste_masks": paste,
                                   "name": f"{model.name}_{signature}"})
         images = keras.Input(shape, name="images")
