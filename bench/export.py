@@ -13,8 +13,9 @@ after 3 warm-up calls, batch `--batch`.
 ``--mask-rcnn-size`` squared (its resize policy set to that size), per image:
 Keras, the SavedModel's ``serving_default`` (images of any size), TFLite float32
 and dynamic-range at that fixed size (builtin ops: RoIAlign's gather
-implementation). Its graph has static shapes (100 padded detections, masks for
-all), so the latency does not depend on what random weights detect.
+implementation), unverified (random weights detect nothing meaningful). Its graph
+has static shapes (100 padded detections, masks for all), so the latency does not
+depend on what random weights detect.
 """
 
 import argparse
@@ -90,12 +91,15 @@ def bench_mask_rcnn(size, repeats, workdir):
     model(x)
     rows = [("keras_predict", lambda: model.predict(x, verbose=0), None),
             ("keras_call", lambda: model(x), None)]
-    sm = to_saved_model(model, os.path.join(workdir, "mask_rcnn"), sample_inputs=x)
+    # Not verified: random heads give degenerate detections (scores saturated at 1.0 for
+    # many classes, near-tied boxes), whose matching says nothing; the tests verify both
+    # exports on a fitted model. Latency and size do not depend on the weights.
+    sm = to_saved_model(model, os.path.join(workdir, "mask_rcnn"), verify=False)
     serve = tf.saved_model.load(sm).signatures["serving_default"]
     rows.append(("saved_model", lambda: serve(images=tf.constant(x)), sm))
     for quantize in (None, "dynamic"):
         path = to_tflite(model, os.path.join(workdir, f"mask_rcnn_{quantize or 'float32'}.tflite"),
-                         input_size=(size, size), quantize=quantize, sample_inputs=x)
+                         input_size=(size, size), quantize=quantize, verify=False)
         runner = Interpreter(model_path=path).get_signature_runner("serving_default")
         rows.append((f"tflite_{quantize or 'float32'}",
                      lambda r=runner: r(images=x.astype("float32")), path))

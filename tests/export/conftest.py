@@ -6,10 +6,10 @@ import pytest
 
 from tests.models.mask_rcnn_tiny import synthetic_batch, tiny_mask_rcnn
 
-# 100 Adam steps on 4 synthetic images: the scores separate (random heads give ties
+# 50 Adam steps on 4 synthetic images: the scores separate (random heads give ties
 # near 1 / num_classes, whose order float rounding decides) and every test image has
 # detections to compare.
-TRAINING_EPOCHS = 50
+TRAINING_EPOCHS = 25
 
 
 @pytest.fixture(scope="session")
