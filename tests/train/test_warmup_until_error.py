@@ -24,7 +24,7 @@ def _data(learnable, epochs_of=10):
     x = np.zeros((len(y), CLASSES), "float32")
     if learnable:
         x = np.eye(CLASSES, dtype="float32")[y] + np.random.default_rng(0).normal(
-            0, 1.0, x.shape).astype("float32")
+            0, 1.5, x.shape).astype("float32")
     return x, y
 
 
@@ -48,21 +48,31 @@ def _warmup_end(model):
     return int(next(v for v in model.optimizer.variables if v.name == "warmup_end").numpy())
 
 
-@pytest.mark.parametrize("learnable", [True, False])
+def _first_below(log, error, min_batches):
+    """The first step whose running error covers `min_batches` batches of its epoch (10
+    batches each) and is below `error`, or None."""
+    return next((step for step, _, e in log if step % 10 + 1 >= min_batches and e < error),
+                None)
+
+
+@pytest.mark.parametrize("learnable, min_batches", [(True, 1), (True, 4), (False, 4)])
 def test_warm_up_ends_at_the_first_update_below_80_percent_error_or_at_the_cap(
-        tmp_path, learnable):
+        tmp_path, learnable, min_batches):
     x, y = _data(learnable)
     model = _model()
     model.fit(x, y, batch_size=BATCH, epochs=5, shuffle=False, verbose=0,
-              callbacks=[WarmupUntilError(0.8), LearningRateLog(tmp_path / "lr.csv")])
+              callbacks=[WarmupUntilError(0.8, min_batches=min_batches),
+                         LearningRateLog(tmp_path / "lr.csv")])
     log = _log(tmp_path / "lr.csv")
     assert [step for step, _, _ in log] == list(range(50))
-    below = [step for step, _, error in log if error < 0.8]
-    # The update after the first logged error below 80% is the first at 0.1; with the
+    below = _first_below(log, 0.8, min_batches)
+    # The update after the first counted error below 80% is the first at 0.1; with the
     # error stuck at 90% the warm-up lasts the CAP updates.
-    switch = below[0] + 1 if learnable else CAP
+    switch = below + 1 if learnable else CAP
     if learnable:
         assert 2 <= switch < CAP  # the error crossed 80% during the warm-up, not at once
+        if min_batches > 1:  # this run has an earlier crossing on too few batches, ignored
+            assert _first_below(log, 0.8, 1) < below
     else:
         # 1 - 1/10 from float32 accuracies, printed with 6 digits.
         assert [error for _, _, error in log] == pytest.approx([0.9] * 50, abs=1e-6)
