@@ -90,12 +90,12 @@ class Chart:
             self.text((left, top - 8), title, anchor="ls")
 
     def line(self, points, color, *, width=2, dashed=False):
-        """A polyline through the data `points` ``[(x, y), ...]`` (dashed: `DASH`)."""
-        pixels = [self.xy(x, y) for x, y in points]
-        if len(pixels) < 2:
-            return
-        for segment in (_dashes(pixels) if dashed else [pixels]):
-            self.draw.line(segment, fill=color, width=width)
+        """A polyline through the data `points` ``[(x, y), ...]`` (dashed: `DASH`),
+        cut where it leaves the y range."""
+        for piece in _clip(points, *self.y_range):
+            pixels = [self.xy(x, y) for x, y in piece]
+            for segment in (_dashes(pixels) if dashed else [pixels]):
+                self.draw.line(segment, fill=color, width=width)
 
     def dots(self, points, colors, *, radius=2.5):
         """A filled circle at each data point; `colors` one per point."""
@@ -105,8 +105,11 @@ class Chart:
 
     def error_bars(self, points, errors, color, *, cap=3):
         """A vertical bar ``y - e .. y + e`` with end caps at each data point."""
+        y0, y1 = self.y_range
         for (x, y), error in zip(points, errors):
-            (px, low), (_, high) = self.xy(x, y - error), self.xy(x, y + error)
+            if not y0 <= y <= y1:
+                continue
+            (px, low), (_, high) = self.xy(x, max(y0, y - error)), self.xy(x, min(y1, y + error))
             self.draw.line([px, low, px, high], fill=color)
             for end in (low, high):
                 self.draw.line([px - cap, end, px + cap, end], fill=color)
@@ -129,6 +132,36 @@ class Chart:
 def _widened(limits):
     low, high = (float(v) for v in limits)
     return (low, high) if high > low else (low - 0.5, high + 0.5)
+
+
+def _clip(points, low, high):
+    """The pieces of the polyline `points` with ``low <= y <= high``, each segment cut
+    where it crosses `low` or `high`."""
+    pieces, current = [], []
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        if ya == yb:
+            t0, t1 = (0.0, 1.0) if low <= ya <= high else (1.0, 0.0)
+        else:
+            ta, tb = (low - ya) / (yb - ya), (high - ya) / (yb - ya)
+            t0, t1 = max(0.0, min(ta, tb)), min(1.0, max(ta, tb))
+        if t0 > t1:  # the segment lies outside
+            current = _closed(pieces, current)
+            continue
+        start, end = ((xa + (xb - xa) * t, ya + (yb - ya) * t) for t in (t0, t1))
+        if t0 > 0 or not current:
+            current = _closed(pieces, current) + [start]
+        current.append(end)
+        if t1 < 1:
+            current = _closed(pieces, current)
+    _closed(pieces, current)
+    return pieces
+
+
+def _closed(pieces, current):
+    """Appends the polyline `current` to `pieces` when it has a segment; returns []."""
+    if len(current) > 1:
+        pieces.append(current)
+    return []
 
 
 def _dashes(pixels, pattern=DASH):
