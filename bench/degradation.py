@@ -52,10 +52,10 @@ def net_name(plain, depth):
 
 
 def make_config(args, depth):
-    """The resnet_cifar recipe's configuration, scaled to `args`' run (see the docstring)."""
+    """The resnet_cifar recipe's configuration for ResNet-`depth`, scaled to `args`' run
+    (see the module docstring; the boundaries follow once the updates are known)."""
     config = recipes.get("resnet_cifar").get_config(f"resnet{depth}")
-    config.update(dataset=args.dataset, batch_size=args.batch_size, epochs=args.epochs,
-                  warmup_steps=0)  # 20 and 56 layers: no warm-up in the paper
+    config.update(dataset=args.dataset, batch_size=args.batch_size, epochs=args.epochs)
     return config
 
 
@@ -71,7 +71,8 @@ def train_one(args, data, plain, depth, seed):
     model = recipe.build_model(builder, data, config)
     recipe.compile_model(model, config, steps_per_epoch=inputs.updates_per_epoch())
     timer = _EpochTimer()
-    history = fit.fit_model(model, inputs, epochs=args.epochs, callbacks=[timer])
+    extra = recipe.callbacks(config, has_validation=True)  # ResNet-110's warm-up, if asked
+    history = fit.fit_model(model, inputs, epochs=args.epochs, callbacks=[timer, *extra])
     test = model.evaluate(inputs.test, verbose=0, return_dict=True)
     rows = [{"net": net_name(plain, depth), "plain": int(plain), "depth": depth, "seed": seed,
              "epoch": epoch + 1, "train_error": round(1 - history["accuracy"][epoch], 6),
@@ -173,7 +174,7 @@ def summarise(rows, tests, args):
             values = 100 * np.array(list(tests[net].values()))
             record["test_error_pct"] = round(float(values.mean()), 2)
             record["test_error_std"] = round(float(values.std()), 2)
-        record["seconds_per_epoch"] = round(float(np.mean(
+        record["median_seconds_per_epoch"] = round(float(np.median(
             [r["seconds"] for r in rows if r["net"] == net])), 2)
         emit(record)
 
