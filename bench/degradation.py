@@ -56,6 +56,8 @@ def make_config(args, depth):
     (see the module docstring; the boundaries follow once the updates are known)."""
     config = recipes.get("resnet_cifar").get_config(f"resnet{depth}")
     config.update(dataset=args.dataset, batch_size=args.batch_size, epochs=args.epochs)
+    if args.learning_rate is not None:
+        config["learning_rate"] = args.learning_rate
     return config
 
 
@@ -187,6 +189,8 @@ def main():
     parser.add_argument("--depths", type=int, nargs="+", default=[20, 56])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--learning-rate", type=float, default=None,
+                        help="the initial rate (default: the recipe's 0.1)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--validation-split", type=float, default=0.2,
                         help="training images held out (a count, or a fraction in (0, 1))")
@@ -199,7 +203,8 @@ def main():
     split = int(split) if split >= 1 else split
     os.makedirs(args.out, exist_ok=True)
     curves = os.path.join(args.out, "curves.csv")
-    settings = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size")}
+    settings = {k: getattr(args, k) for k in ("dataset", "epochs", "batch_size",
+                                               "learning_rate")}
     settings["validation_split"] = split
     settings_path = os.path.join(args.out, "settings.json")
     if os.path.exists(settings_path) and not args.plot_only:
