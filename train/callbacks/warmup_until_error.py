@@ -65,13 +65,13 @@ class WarmupUntilError(keras.callbacks.Callback):
         done = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if done >= int(keras.ops.convert_to_numpy(self._end)):
             return  # the warm-up is over (or the error already ended it)
-        if batch + 1 < min(self.min_batches, self.params.get("steps") or self.min_batches):
-            return  # the running error covers too few batches yet
         accuracy = running_accuracy(logs, self.monitor)
         if accuracy is None:
             raise ValueError(f"Expected the metric {self.monitor!r} in the training logs "
                              f"(compile with metrics=[{self.monitor!r}]). Received: "
                              f"{sorted(logs or {})}")
+        if batch + 1 < min(self.min_batches, self.params.get("steps") or self.min_batches):
+            return  # the running error covers too few batches yet
         # Compared in float32, Keras's metric precision: an error of exactly 80% (accuracy
         # float32(0.2), a little above 0.2) is not below 80%.
         if np.float32(accuracy) > np.float32(1.0 - self.error):
