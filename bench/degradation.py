@@ -156,7 +156,7 @@ def plot_degradation(rows, path, *, title, y_max=None, size=(960, 420)):
                 if seeds > 1:
                     chart.error_bars(list(zip(epoch_list, mean)), std, color)
             legend.append((net, color, False))
-        chart.legend(legend, (left + 65, 78), step=16)
+        chart.legend(legend, (left + half - 120, 78), step=16)  # top right: curves start high
     chart.text((15, 8), title)
     chart.text((15, 24), "dashed: training error, solid: validation error"
                + (f"; mean and +-1 std over {seeds} seeds" if seeds > 1 else ""))
