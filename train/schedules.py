@@ -4,6 +4,8 @@
 import keras
 from keras import ops
 
+WARMUP_END = "warmup_end"  # the name of `StepSchedule.warmup_end`
+
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -18,13 +20,22 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     He et al. 2015, Sec. 4.2: ``StepSchedule([32000, 48000], [0.1, 0.01,
     0.001])``; for ResNet-110, ``warmup_steps=400, warmup_value=0.01``
-    ("0.01 to warm up ... until the training error is below 80% (about 400
-    iterations), then go back to 0.1").
+    ("0.01 to warm up the training until the training error is below 80%
+    (about 400 iterations), and then go back to 0.1").
+
+    The warm-up ends at `warmup_end`, a variable (int64, the first update that
+    uses the schedule's own values) that starts at `warmup_steps`: alone, the
+    warm-up lasts exactly `warmup_steps` updates; with the callback
+    `callbacks.WarmupUntilError` it ends earlier, at the first update after the
+    running training error fell below the paper's 80%, and `warmup_steps` is
+    the cap. `L2SGD` keeps `variables` (``[warmup_end]``) among its own, so
+    a checkpoint and a resumed run keep the switch point.
 
     Args:
         boundaries: increasing iteration counts where the rate changes.
         values: ``len(boundaries) + 1`` learning rates.
-        warmup_steps: number of first updates that use `warmup_value`.
+        warmup_steps: number of first updates that use `warmup_value` (the most,
+            when `WarmupUntilError` may end the warm-up earlier).
         warmup_value: the warm-up learning rate (ignored when
             ``warmup_steps == 0``).
 
@@ -48,6 +59,15 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.values = values
         self.warmup_steps = int(warmup_steps)
         self.warmup_value = float(warmup_value)
+        self.warmup_end = None
+        if self.warmup_steps:
+            self.warmup_end = keras.Variable(self.warmup_steps, dtype="int64", trainable=False,
+                                             name=WARMUP_END, aggregation="only_first_replica")
+
+    @property
+    def variables(self):
+        """The schedule's state: ``[warmup_end]`` with a warm-up, else ``[]``."""
+        return [] if self.warmup_end is None else [self.warmup_end]
 
     def __call__(self, step):
         step = ops.cast(step, "int64")
@@ -55,7 +75,9 @@ class StepSchedule(keras.optimizers.schedules.LearningRateSchedule):
         for boundary in self.boundaries:
             passed = passed + ops.cast(step >= boundary, "int32")
         rate = ops.take(ops.convert_to_tensor(self.values, "float32"), passed)
-        return ops.where(step < self.warmup_steps, ops.cast(self.warmup_value, "float32"), rate)
+        if self.warmup_end is None:
+            return rate
+        return ops.where(step < self.warmup_end, ops.cast(self.warmup_value, "float32"), rate)
 
     def get_config(self):
         return {"boundaries": self.boundaries, "values": self.values,

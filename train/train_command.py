@@ -89,7 +89,7 @@ def command(args):
         print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
         return cli_errors.FAILED
     saved = ", saved_model/1/" if os.path.isdir(os.path.join(result.run_dir, "saved_model")) else ""
-    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, tensorboard/{saved})")
+    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, lr.csv, tensorboard/{saved})")
     for name, value in result.test.items():
         print(f"test {name}: {value:.4f}")
     return 0
