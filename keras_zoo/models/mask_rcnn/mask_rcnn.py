@@ -10,6 +10,7 @@ from keras_zoo.models.mask_rcnn.box_head import BoxHead
 from keras_zoo.models.mask_rcnn.fpn_backbone import FPNBackbone
 from keras_zoo.models.mask_rcnn.mask_head import MaskHead
 from keras_zoo.models.mask_rcnn.rpn_head import RPNHead
+from keras_zoo.models.mask_rcnn.serving_variants import serving_variants
 from keras_zoo.models.resnet.variants import NORMALIZATIONS, VARIANTS
 
 # "resnet50_fpn" -> ResNet-50 body + FPN (every ImageNet ResNet of the variants table).
@@ -276,6 +277,40 @@ class MaskRCNN(keras.Model):
             iou_threshold=self.nms_threshold, score_threshold=self.score_threshold,
             pre_nms_top_k=self.detection_pre_nms_top_k)
         return boxes, scores, classes + 1, count  # padding rows: class -1 + 1 = 0
+
+    def export_variants(self, input_size=None, *, builtin_ops=False, signatures=None):
+        """Functional models of this detector for export, by serving signature.
+
+        ``keras_zoo.export`` calls this (a subclassed model has no ``inputs``; the
+        exporters take any model offering the method): ``to_saved_model`` writes
+        every signature, ``to_tflite`` converts ``serving_default``. Each takes
+        ``images [B, H, W, 3]`` float32 raw pixels (the exporters serve them as
+        uint8) and runs `call`, so it returns what ``predict`` does:
+
+        - ``serving_default``: ``boxes``, ``scores``, ``classes``, ``masks`` (28 x 28
+          over each box), ``num_detections``;
+        - ``pasted_masks``: the same plus ``pasted_masks [B, D, H, W]`` bool at the
+          input size (``paste_masks=True``).
+
+        The variants share this model's backbone and RPN head, and its box and mask
+        heads unless ``builtin_ops``, so a SavedModel holds one copy of the weights.
+
+        Args:
+            input_size: None for images of any size, or ``(height, width)`` python
+                ints: a fixed size gives the graph static shapes (TFLite needs them).
+            builtin_ops: use only ops with TFLite builtin kernels: the RoI heads
+                are copies (weights copied) whose RoIAlign runs its ``"gather"``
+                implementation (TF's CropAndResize has no TFLite builtin); the
+                values are those of the default ``"crop_and_resize"``.
+            signatures: None for both, or the names of those to build (TFLite
+                needs only ``"serving_default"``).
+
+        Returns:
+            ``{"serving_default": keras.Model, "pasted_masks": keras.Model}`` (those
+            asked for, in this order).
+        """
+        return serving_variants(self, input_size, builtin_ops=builtin_ops,
+                                signatures=signatures)
 
     # ------------------------------------------------------------------ training
     def _ground_truth(self, y, input_sizes, sizes):
