@@ -279,35 +279,11 @@ class MaskRCNN(keras.Model):
         return boxes, scores, classes + 1, count  # padding rows: class -1 + 1 = 0
 
     def export_variants(self, input_size=None, *, builtin_ops=False, signatures=None):
-        """Functional models of this detector for export, by serving signature.
-
-        ``keras_zoo.export`` calls this (a subclassed model has no ``inputs``; the
-        exporters take any model offering the method): ``to_saved_model`` writes
-        every signature, ``to_tflite`` converts ``serving_default``. Each takes
-        ``images [B, H, W, 3]`` float32 raw pixels (the exporters serve them as
-        uint8) and runs `call`, so it returns what ``predict`` does:
-
-        - ``serving_default``: ``boxes``, ``scores``, ``classes``, ``masks`` (28 x 28
-          over each box), ``num_detections``;
-        - ``pasted_masks``: the same plus ``pasted_masks [B, D, H, W]`` bool at the
-          input size (``paste_masks=True``).
-
-        The variants share this model's backbone and RPN head, and its box and mask
-        heads unless ``builtin_ops``, so a SavedModel holds one copy of the weights.
-
-        Args:
-            input_size: None for images of any size, or ``(height, width)`` python
-                ints: a fixed size gives the graph static shapes (TFLite needs them).
-            builtin_ops: use only ops with TFLite builtin kernels: the RoI heads
-                are copies (weights copied) whose RoIAlign runs its ``"gather"``
-                implementation (TF's CropAndResize has no TFLite builtin); the
-                values are those of the default ``"crop_and_resize"``.
-            signatures: None for both, or the names of those to build (TFLite
-                needs only ``"serving_default"``).
-
-        Returns:
-            ``{"serving_default": keras.Model, "pasted_masks": keras.Model}`` (those
-            asked for, in this order).
+        """Functional models of this detector for export, by serving signature:
+        ``{"serving_default", "pasted_masks"}`` taking ``images [B, H, W, 3]`` raw
+        pixels, sharing this model's weights (``input_size``, ``builtin_ops`` and
+        ``signatures`` as `serving_variants.serving_variants` documents).
+        ``keras_zoo.export`` calls it: a subclassed model has no ``inputs``.
         """
         return serving_variants(self, input_size, builtin_ops=builtin_ops,
                                 signatures=signatures)
