@@ -46,7 +46,7 @@ def serving_variants(model, input_size=None, *, builtin_ops=False, signatures=No
     heads unless ``builtin_ops``, so a SavedModel holds one copy of the weights.
 
     Args:
-        model: the `MaskRCNN` (built or not).
+        model: the `MaskRCNN`.
         input_size: None for images of any size, or ``(height, width)`` python
             ints: a fixed size gives the graph static shapes (TFLite needs them).
         builtin_ops: use only ops with TFLite builtin kernels: the RoI heads
