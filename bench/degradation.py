@@ -135,7 +135,7 @@ def plot_degradation(rows, path, *, title, y_max=None, size=(960, 420)):
     seeds = len({r["seed"] for r in rows})
     if y_max is None:  # fit the curves after the first tenth of the epochs
         later = [100 * r[k] for r in rows for k in ("train_error", "val_error")
-                 if r["epoch"] > max(1, epochs // 10)]
+                 if r["epoch"] > max(1, epochs // 10) or epochs == 1]
         y_max = min(100.0, 5.0 * np.ceil(max(later) * 1.1 / 5.0))
     half = width // 2
     for column, plain in enumerate((True, False)):
