@@ -2,6 +2,8 @@
 through the whole path (pasted 28x28 masks, RLE, the dataset's category ids), a wrong class
 scores 0, no detection at all scores 0 without crashing."""
 
+import contextlib
+import io
 import json
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 
 from keras_zoo.train.datasets import coco_masks
 from keras_zoo.train.datasets.coco import CocoSplit
-from keras_zoo.train.evaluation import STATS, CocoEvaluation, coco_results
+from keras_zoo.train.evaluation import STATS, CocoEvaluation, coco_report, coco_results, coco_table
 from tests.train.coco_files import tiny_coco
 
 pytestmark = pytest.mark.no_keras_state  # NumPy, pycocotools and TF ops: no Keras state
@@ -62,10 +64,31 @@ def test_ground_truth_scores_ap_one(split):
         assert evaluation.metrics[f"{iou_type}_AR100"] == ONE
     assert evaluation.num_images == 4 and evaluation.num_results == 4
     assert list(evaluation.metrics) == [f"{t}_{s}" for t in ("bbox", "segm") for s in STATS]
-    report = evaluation.report("val").splitlines()
+    report = coco_report(evaluation.metrics, "val").splitlines()
     assert report[0] == "val: bbox" and report[13] == "val: segm" and len(report) == 26
     assert report[1] == (" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | "
                          "maxDets=100 ] = 1.000")
+
+
+def test_table_is_pycocotools_summary(split):
+    """`coco_table` prints what COCOeval.summarize prints, line for line."""
+    from pycocotools.cocoeval import COCOeval
+
+    results = _results(split, wrong_class=True)[:2] + _results(split)[2:]
+    metrics = CocoEvaluation.run(split.ground_truth, results).metrics
+    for iou_type in ("bbox", "segm"):
+        detections = split.ground_truth.loadRes(
+            [{k: v for k, v in r.items() if iou_type == "bbox" or k != "bbox"} for r in results])
+        evaluator = COCOeval(split.ground_truth, detections, iou_type)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            evaluator.evaluate()
+            evaluator.accumulate()
+            table = io.StringIO()
+            with contextlib.redirect_stdout(table):
+                evaluator.summarize()
+        assert coco_table(metrics, iou_type) == table.getvalue().rstrip("\n")
+        assert 0 < metrics[f"{iou_type}_AP"] < 1
 
 
 def test_pasted_mask_is_the_ground_truth(split):

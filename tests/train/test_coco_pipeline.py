@@ -95,17 +95,25 @@ def test_flips_off_and_no_objects(split):
         coco_pipeline.training_pipeline(split_without, batch_size=2, training=True, **SETTINGS)
 
 
-def test_truncated_image_is_dropped_with_one_warning(split, capfd):
+def test_truncated_image_mid_epoch_with_one_warning(split, capfd):
+    """An image cut short after a valid header: left out of training batches; a blank
+    image without objects in evaluation batches, which keep their known length."""
     path = os.path.join(split.image_dir, "002.png")
     with open(path, "rb") as f:
         data = f.read()
     with open(path, "wb") as f:
-        f.write(data[:len(data) // 2])  # a valid header, the data cut short
-    dataset = coco_pipeline.training_pipeline(split, batch_size=2, training=False, **SETTINGS)
+        f.write(data[:len(data) // 2])
+    evaluation = coco_pipeline.training_pipeline(split, batch_size=2, training=False,
+                                                 **SETTINGS)
+    assert int(evaluation.cardinality()) == 2
     for _ in range(2):  # two epochs, one warning
-        assert sum(len(x["images"]) for x, _ in dataset) == 2
+        (x, y), _ = list(evaluation)
+        assert not x["images"][1].numpy().any() and not y["valid"][1].numpy().any()
+    training = coco_pipeline.training_pipeline(split, batch_size=2, training=True, **SETTINGS)
+    found = _examples(training, 6)  # 3 epochs of the two readable images
+    assert {cls for _, _, cls, _ in found} == {1, 2}  # the widget of image 2 never comes
     warnings = [line for line in capfd.readouterr().err.splitlines() if "keras-zoo" in line]
-    assert len(warnings) == 1 and warnings[0].startswith(
+    assert len(warnings) == 2 and warnings[0].startswith(
         "keras-zoo: skipped train image id=2: Expected a readable image file. Received: "
         f"{path}")
 

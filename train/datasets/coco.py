@@ -92,7 +92,7 @@ def _positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def _image_size(path):
+def image_size(path):
     """``(height, width)`` from the file's header, or None when it is not an image."""
     from PIL import Image, UnidentifiedImageError
 
@@ -165,7 +165,7 @@ class CocoSplit:
         images, unreadable = [], []
         for image_id, entry in entries.items():
             path = os.path.join(image_dir, entry["file_name"])
-            size = _image_size(path)
+            size = image_size(path)
             if size is None:
                 unreadable.append(path)
                 continue

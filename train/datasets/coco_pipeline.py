@@ -85,11 +85,19 @@ class _Warnings:
                   file=sys.stderr)
 
 
-def _decoded(split, images, mask_size):
-    """A map function: index -> the example's tensors and an ``ok`` flag."""
-    warn = _Warnings(split.name)
-    empty = (np.zeros((0, 0, 3), np.uint8), np.zeros((0, 4), np.float32),
+PLACEHOLDER_SIDE = 32  # an evaluation image that fails to decode: blank, no objects
+
+
+def _decoded(what, images, mask_size, *, placeholder):
+    """A map function: index -> the example's tensors, the image's orientation (portrait,
+    from its JSON size) and an ``ok`` flag. An image that fails to decode is warned
+    about once; with `placeholder` it becomes a blank image without objects (so that a
+    finite pipeline keeps its known length), else it is flagged for a filter."""
+    warn = _Warnings(what)
+    side = PLACEHOLDER_SIDE if placeholder else 0
+    empty = (np.zeros((side, side, 3), np.uint8), np.zeros((0, 4), np.float32),
              np.zeros((0,), np.int32), np.zeros((0, mask_size, mask_size), np.uint8))
+    portrait = tf.constant([image.height > image.width for image in images])
 
     def load(index):
         image = images[int(index)]
@@ -97,7 +105,7 @@ def _decoded(split, images, mask_size):
             return (*read_example(image, mask_size), True)
         except ValueError as error:
             warn(image.id, error)
-            return (*empty, False)
+            return (*empty, placeholder)
 
     def decode(index):
         pixels, boxes, classes, masks, ok = tf.numpy_function(
@@ -107,16 +115,16 @@ def _decoded(split, images, mask_size):
         classes.set_shape([None])
         masks.set_shape([None, mask_size, mask_size])
         ok.set_shape([])
-        return pixels, boxes, classes, masks, ok
+        return pixels, boxes, classes, masks, tf.gather(portrait, index), ok
 
     return decode
 
 
 def _resize_and_flip(min_size, max_size, flip, seed):
-    """A map function: the example resized by the policy (and flipped when `flip`), with
-    its new ``(height, width)``."""
+    """A map function: the example resized by the policy (and flipped when `flip`):
+    ``(pixels, new (height, width), portrait, boxes, classes, masks)``."""
     def apply(example, random):
-        pixels, boxes, classes, masks, _ = example
+        pixels, boxes, classes, masks, portrait, _ = example
         size = tf.shape(pixels)[:2]
         new = ops.images.resized_sizes(size[None], min_size, max_size)[0]
         pixels = tf.image.resize(pixels, new, method="bilinear")
@@ -132,29 +140,34 @@ def _resize_and_flip(min_size, max_size, flip, seed):
             pixels = tf.cond(flipped, lambda: pixels[:, ::-1], lambda: pixels)
             boxes = tf.cond(flipped, lambda: mirrored, lambda: boxes)
             masks = tf.cond(flipped, lambda: masks[:, :, ::-1], lambda: masks)
-        return pixels, new, boxes, classes, masks
+        return pixels, new, portrait, boxes, classes, masks
 
     return apply
 
 
-def _batched(dataset, batch_size, *, drop_remainder):
-    """Batches of images of one orientation (landscape / portrait, detectron2's aspect
-    ratio grouping), zero-padded to the largest; elements start with ``(pixels, size)``."""
-    def orientation(pixels, size, *_):
-        return tf.cast(size[0] > size[1], tf.int64)
+def _batched(dataset, batch_size, *, drop_remainder, portrait=None):
+    """Batches of images of one orientation (landscape / portrait, from the JSON size:
+    detectron2's aspect-ratio grouping), zero-padded to the largest; elements start with
+    ``(pixels, size, portrait)`` and lose the flag. With `portrait` (the flags of a finite
+    dataset's elements) the result has a known length."""
+    def orientation(pixels, size, portrait, *rest):
+        return tf.cast(portrait, tf.int64)
 
-    return dataset.group_by_window(
-        orientation, lambda _, window: window.padded_batch(batch_size,
-                                                           drop_remainder=drop_remainder),
-        window_size=batch_size)
+    def batch(_, window):
+        return window.padded_batch(batch_size, drop_remainder=drop_remainder)
+
+    dataset = dataset.group_by_window(orientation, batch, window_size=batch_size).map(
+        _without_orientation)
+    if portrait is None:
+        return dataset
+    tall = int(np.sum(portrait))
+    count = sum(n // batch_size if drop_remainder else -(-n // batch_size)
+                for n in (tall, len(portrait) - tall))
+    return dataset.apply(tf.data.experimental.assert_cardinality(count))
 
 
-def _ok(*element):
-    return element[-1]
-
-
-def _without_flag(*element):
-    return element[:-1]
+def _without_orientation(pixels, size, portrait, *rest):
+    return (pixels, size, *rest)
 
 
 def _model_inputs(pixels, sizes):
@@ -181,20 +194,23 @@ def _finish(dataset, structure):
 
 
 def training_pipeline(split, *, batch_size, training, min_size, max_size, mask_size,
-                      flip=True, seed=0, skip_empty=True):
+                      flip=True, seed=0, skip_empty=True, max_images=None):
     """Batches of a `CocoSplit` for `MaskRCNN.fit` (structure in the module docstring).
 
     Args:
         split: the `CocoSplit`.
         batch_size: images per batch.
         training: shuffle (a new order each epoch), flip and repeat forever (give
-            ``steps_per_epoch`` to ``fit``); else the file order once, no flip.
+            ``steps_per_epoch`` to ``fit``); an image that fails to decode is left out.
+            Else the file order once, no flip, a known number of batches (an image that
+            fails to decode counts as a blank image without objects).
         min_size, max_size: the resize policy (800, 1333 for COCO).
         mask_size: M, the side of the box-cropped masks (112).
         flip: random horizontal flips when `training` (off for digits: a mirrored
             digit is another symbol).
         seed: the shuffle and flip draws follow from it.
         skip_empty: leave out the images without objects.
+        max_images: use the first `max_images` images only (None: all).
 
     Returns:
         `tf.data.Dataset` of ``(x, y)`` batches.
@@ -202,7 +218,7 @@ def training_pipeline(split, *, batch_size, training, min_size, max_size, mask_s
     Raises:
         ValueError: the split has no image to train on.
     """
-    images = split.training_images(skip_empty)
+    images = split.training_images(skip_empty)[:max_images]
     if not images:
         raise ValueError(f"Expected images with objects to train on in {split.annotations}. "
                          f"Received: {split.summary(training=True)}")
@@ -210,14 +226,16 @@ def training_pipeline(split, *, batch_size, training, min_size, max_size, mask_s
     if training:
         indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
         indices = indices.repeat()
-    dataset = indices.map(_decoded(split, images, mask_size),
+    dataset = indices.map(_decoded(split.name, images, mask_size, placeholder=not training),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.filter(_ok)
+    if training:
+        dataset = dataset.filter(_decoded_ok)
     randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     dataset = tf.data.Dataset.zip((dataset, randoms)).map(
         _resize_and_flip(min_size, max_size, flip and training, seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = _batched(dataset, batch_size, drop_remainder=training)
+    portrait = None if training else [image.height > image.width for image in images]
+    dataset = _batched(dataset, batch_size, drop_remainder=training, portrait=portrait)
     return _finish(dataset, _training_batch)
 
 
@@ -253,10 +271,19 @@ def prediction_pipeline(paths, *, batch_size, ids=None, sizes=None, what="input"
         pixels, ok = tf.numpy_function(load, [index], [tf.uint8, tf.bool])
         pixels.set_shape([None, None, 3])
         ok.set_shape([])
-        return pixels, tf.shape(pixels)[:2], tf.gather(tf.constant(ids, tf.int64), index), ok
+        size = tf.shape(pixels)[:2]
+        return pixels, size, size[0] > size[1], tf.gather(tf.constant(ids, tf.int64), index), ok
 
     dataset = tf.data.Dataset.range(len(paths)).map(
         decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    dataset = dataset.filter(_ok).map(_without_flag)
+    dataset = dataset.filter(_decoded_ok).map(_without_flag)
     dataset = _batched(dataset, batch_size, drop_remainder=False)
     return _finish(dataset, _prediction_batch)
+
+
+def _decoded_ok(*element):
+    return element[-1]
+
+
+def _without_flag(*element):
+    return element[:-1]

@@ -6,8 +6,33 @@ import dataclasses
 import io
 
 IOU_TYPES = ("bbox", "segm")
-# The 12 numbers of COCOeval.summarize(), in its order (stats[0..11]).
-STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+# The 12 numbers of COCOeval.summarize() in its order (stats[0..11]): name, AP (else AR),
+# IoU threshold (None: 0.50:0.95), object size range, detections per image.
+_SUMMARY = (("AP", True, None, "all", 100), ("AP50", True, 0.5, "all", 100),
+            ("AP75", True, 0.75, "all", 100), ("APs", True, None, "small", 100),
+            ("APm", True, None, "medium", 100), ("APl", True, None, "large", 100),
+            ("AR1", False, None, "all", 1), ("AR10", False, None, "all", 10),
+            ("AR100", False, None, "all", 100), ("ARs", False, None, "small", 100),
+            ("ARm", False, None, "medium", 100), ("ARl", False, None, "large", 100))
+STATS = tuple(row[0] for row in _SUMMARY)
+
+
+def coco_table(metrics, iou_type):
+    """The 12 lines ``COCOeval.summarize()`` prints, from `metrics` (``<iou_type>_AP`` ...),
+    character for character."""
+    lines = []
+    for name, precision, iou, area, detections in _SUMMARY:
+        title, kind = ("Average Precision", "(AP)") if precision else ("Average Recall", "(AR)")
+        threshold = "0.50:0.95" if iou is None else f"{iou:0.2f}"
+        lines.append(f" {title:<18} {kind} @[ IoU={threshold:<9} | area={area:>6s} | "
+                     f"maxDets={detections:>3d} ] = {metrics[f'{iou_type}_{name}']:0.3f}")
+    return "\n".join(lines)
+
+
+def coco_report(metrics, title):
+    """The tables of every IoU type in `metrics`, each under a line ``<title>: <iou type>``."""
+    return "\n".join(f"{title}: {iou_type}\n{coco_table(metrics, iou_type)}"
+                     for iou_type in IOU_TYPES if f"{iou_type}_AP" in metrics)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,13 +45,11 @@ class CocoEvaluation:
         metrics: ``{"bbox_AP": ..., "bbox_AP50": ..., ..., "segm_ARl": ...}``, the 12
             numbers of ``COCOeval.summarize`` per IoU type (`STATS`), in [0, 1], or
             -1 where the ground truth has no object of that size (pycocotools' rule).
-        tables: ``{"bbox": text, "segm": text}``, the 12 lines pycocotools prints.
         num_images: the images evaluated.
         num_results: the detections evaluated.
     """
 
     metrics: dict
-    tables: dict
     num_images: int
     num_results: int
 
@@ -46,27 +69,18 @@ class CocoEvaluation:
         from pycocotools.cocoeval import COCOeval
 
         image_ids = sorted(ground_truth.getImgIds() if image_ids is None else image_ids)
-        metrics, tables = {}, {}
+        metrics = {}
         for iou_type in iou_types:
             detections = _results_coco(ground_truth, results, iou_type)
             evaluator = COCOeval(ground_truth, detections, iou_type)
             evaluator.params.imgIds = image_ids
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):  # its progress, then the table
+            with contextlib.redirect_stdout(io.StringIO()):  # its progress and its table
                 evaluator.evaluate()
                 evaluator.accumulate()
-                table = io.StringIO()
-                with contextlib.redirect_stdout(table):
-                    evaluator.summarize()
-            tables[iou_type] = table.getvalue().rstrip("\n")
+                evaluator.summarize()
             metrics.update({f"{iou_type}_{name}": float(value)
                             for name, value in zip(STATS, evaluator.stats)})
-        return cls(metrics, tables, len(image_ids), len(results))
-
-    def report(self, title):
-        """The tables under one heading line each, e.g. ``<title>: bbox``."""
-        return "\n".join(f"{title}: {iou_type}\n{table}" for iou_type, table in
-                         self.tables.items())
+        return cls(metrics, len(image_ids), len(results))
 
 
 def _results_coco(ground_truth, results, iou_type):

@@ -75,7 +75,7 @@ class ResNetCifar(Recipe):
         return common.compile_classifier(model, make_optimizer(config, steps_per_epoch),
                                          jit_compile=jit_compile)
 
-    def callbacks(self, config, *, has_validation):
+    def callbacks(self, config, *, has_validation, data=None):
         """Extra callbacks: the plateau rule and its warm-up (none for "step")."""
         if config["schedule"] != "plateau":
             return []
