@@ -39,12 +39,13 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "ruff",
-                 "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api",
+                 "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api", "ray>=2.40",
                  # Mask R-CNN parity with torchvision (run in a subprocess: torch first)
                  "torch==2.14.1", "torchvision==0.29.1"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],  # tested: 1.23 / 1.32 / 1.17
         "serving": ["tensorflow-serving-api"],  # gRPC PredictRequest for TF Serving clients
         "torch": ["torch"],  # models.mask_rcnn.from_torchvision reading a .pth file
+        "ray": ["ray>=2.40"],  # keras-zoo search --executor ray; tested: 2.60 on Python 3.11
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
 )

@@ -4,13 +4,17 @@ Inference latency (100 detections with their masks: both score thresholds are 0,
 so both run the mask head on 100 boxes) and one training step (batch 1, 3
 ground-truth objects, SGD momentum 0.9), contenders alternating in one process
 (torch imported first), each timing after a 0.5 s pause so one contender's idle
-worker threads do not slow the next; medians over ``--repeats``. Peak memory of
+worker threads do not slow the next; medians over ``--repeats`` of wall time and
+of process CPU time (all threads: robust to other jobs' load, but it counts
+torch's spinning OpenMP workers). Peak memory of
 each contender is measured in a fresh subprocess: peak RSS (VmHWM, reset before)
 while running the task twice, above the RSS after imports, data and the
 torchvision weights it starts from (the torch model itself for torchvision, a
-NumPy copy of its state dict for keras_zoo). Prints the CPU model and flags,
-FLOPs of the inference graph (TF profiler, 2 per multiply-add) and GFLOP/s
-against the CPU's fp32 peak, as JSON lines.
+NumPy copy of its state dict for keras_zoo). Prints JSON lines, each with the CPU
+(model and vector extensions, `_report`): FLOPs of the inference graph (TF
+profiler, 2 per multiply-add) and GFLOP/s against the CPU's fp32 peak too. An
+AVX2 CPU can be approximated on an AVX-512 one by capping both libraries:
+``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python bench/mask_rcnn.py``.
 
 Both contenders have the same architecture, trainable set and weights:
 torchvision's ``maskrcnn_resnet50_fpn`` as built for its pretrained weights
@@ -23,9 +27,7 @@ weights=None)`` literally instead (BatchNorm2d in training, every layer trainabl
 """
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -44,38 +46,29 @@ import tensorflow as tf  # noqa: E402
 
 from keras_zoo import models, ops  # noqa: E402
 
+from _report import emit  # noqa: E402
+
 HEIGHT, WIDTH, OBJECTS, MASK_CROP = 800, 1216, 3, 112
 LR = 0.0025
 
 
-def emit(record):
-    print(json.dumps(record), flush=True)
+def fp32_peak():
+    """``(flops_per_cycle_and_core, peak GFLOP/s)`` of this CPU in fp32, from /proc/cpuinfo.
 
-
-def cpu_info():
-    info = {"machine": platform.machine(), "cores": os.cpu_count()}
+    Two FMA pipes of 256 bits (AVX2; AMD Zen 2-4 also run AVX-512 on 256-bit
+    halves) give 32 fp32 FLOPs per cycle and core; two 512-bit FMA pipes (Intel server
+    AVX-512, AMD Zen 5 = family 26) give 64.
+    """
     try:
-        text = open("/proc/cpuinfo").read()
+        lines = open("/proc/cpuinfo").read().splitlines()
     except OSError:
-        return info
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    fields = {k.strip(): v.strip() for k, v in fields.items()}
-    flags = set(fields.get("flags", "").split())
-    family = int(fields.get("cpu family", 0))
-    vendor = fields.get("vendor_id", "")
-    # fp32 FLOPs per cycle and core: two FMA pipes of 256 bits (AVX2; AMD Zen 2-4 also
-    # run AVX-512 on 256-bit halves) = 32; two 512-bit FMA pipes (Intel server
-    # AVX-512, AMD Zen 5 = family 26) = 64.
-    wide = "avx512f" in flags and (vendor == "GenuineIntel" or family >= 26)
+        return None, None
+    fields = {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    wide = "avx512f" in fields.get("flags", "").split() and (
+        fields.get("vendor_id") == "GenuineIntel" or int(fields.get("cpu family", 0)) >= 26)
     per_cycle = 64 if wide else 32
     mhz = float(fields.get("cpu MHz", 0.0))
-    info.update({
-        "model": fields.get("model name"), "vendor": vendor, "family": family,
-        "mhz": mhz, "flags": sorted(f for f in flags if f.startswith(("avx", "fma", "amx"))),
-        "fp32_flops_per_cycle": per_cycle,
-        "fp32_peak_gflops": round(os.cpu_count() * mhz * 1e-3 * per_cycle, 1),
-    })
-    return info
+    return per_cycle, round(os.cpu_count() * mhz * 1e-3 * per_cycle, 1)
 
 
 def make_data(seed=0):
@@ -165,10 +158,11 @@ def inference_flops(model):
 
 
 def timed(fn, settle_s=0.5):
+    """Wall seconds and process CPU seconds (all threads) of one call, after a pause."""
     time.sleep(settle_s)
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+    start, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def status_mb(field):
@@ -217,8 +211,11 @@ def main():
     args = parser.parse_args()
     if args.memory_child:
         return memory_child(*args.memory_child, args.torchvision)
-    cpu = cpu_info()
-    emit({"bench": "mask_rcnn_env", "cpu": cpu, "torch": torch.__version__,
+    per_cycle, peak = fp32_peak()
+    emit({"bench": "mask_rcnn_env", "cores": os.cpu_count(),
+          "fp32_flops_per_cycle": per_cycle, "fp32_peak_gflops": peak,
+          "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+          "aten_cpu_capability": os.environ.get("ATEN_CPU_CAPABILITY"), "torch": torch.__version__,
           "torchvision": torchvision.__version__, "tensorflow": tf.__version__,
           "keras": keras.__version__, "torch_threads": torch.get_num_threads(),
           "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
@@ -233,28 +230,34 @@ def main():
         train()
         emit({"bench": "mask_rcnn_warmup", "contender": name, "detections": detections})
     times = {(name, task): [] for name in contenders for task in ("inference", "train")}
+    cpu_times = {key: [] for key in times}
     for repeat in range(args.repeats):
         for name, (infer, train) in contenders.items():
             for task, fn in (("inference", infer), ("train", train)):
-                seconds, _ = timed(fn)
+                seconds, cpu_seconds = timed(fn)
                 times[(name, task)].append(seconds)
+                cpu_times[(name, task)].append(cpu_seconds)
                 emit({"bench": "mask_rcnn_step", "contender": name, "task": task,
-                      "repeat": repeat, "seconds": round(seconds, 3)})
+                      "repeat": repeat, "seconds": round(seconds, 3),
+                      "cpu_seconds": round(cpu_seconds, 3)})
     flops = inference_flops(model)
     for task in ("inference", "train"):
         base = float(np.median(times[("torchvision", task)]))
+        cpu_base = float(np.median(cpu_times[("torchvision", task)]))
         for name in contenders:
             median = float(np.median(times[(name, task)]))
+            cpu_median = float(np.median(cpu_times[(name, task)]))
             record = {"bench": "mask_rcnn", "contender": name, "task": task,
                       "image": [HEIGHT, WIDTH], "repeats": args.repeats,
                       "median_s": round(median, 3), "ratio_to_torchvision": round(median / base, 3),
+                      "median_cpu_s": round(cpu_median, 3),
+                      "cpu_ratio_to_torchvision": round(cpu_median / cpu_base, 3),
                       "load_average": os.getloadavg()}
             if task == "inference" and name == "keras_zoo":
                 gflops = flops / median * 1e-9
                 record.update({"inference_gflop": round(flops * 1e-9, 1),
                                "gflop_per_s": round(gflops, 1),
-                               "fraction_of_fp32_peak": round(gflops / cpu["fp32_peak_gflops"], 3)
-                               if cpu.get("fp32_peak_gflops") else None})
+                               "fraction_of_fp32_peak": round(gflops / peak, 3) if peak else None})
             emit(record)
     if not args.skip_memory:
         for name in contenders:

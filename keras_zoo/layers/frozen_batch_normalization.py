@@ -1,12 +1,7 @@
 """`FrozenBatchNormalization`: batch normalisation as a fixed affine map."""
 
 import keras
-import tensorflow as tf
 from keras import ops
-
-# FusedBatchNormV3's input types: on 4-D channels-last maps the layer runs as that one op,
-# which TF's graph optimiser fuses into the preceding convolution (and a following ReLU).
-_FUSED_DTYPES = ("float32", "bfloat16", "float16")
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
@@ -22,15 +17,10 @@ class FrozenBatchNormalization(keras.layers.Layer):
     The weights are named and ordered like `keras.layers.BatchNormalization`'s (gamma,
     beta, moving_mean, moving_variance), so `set_weights(bn.get_weights())` copies a
     trained BatchNormalization, and torchvision's `weight, bias, running_mean,
-    running_var` buffers copy one to one. On a 4-D channels-last input the map is one
-    `FusedBatchNormV3` op in inference mode (float32 weights, input in the compute
-    dtype), the form TensorFlow's graph optimiser folds into the preceding Conv2D
-    (with a following ReLU): in Mask R-CNN's ResNet-50 body at 800x1216 that is ~35%
-    faster forward and ~45% faster forward+backward on CPU than the two elementwise
-    passes of `x * scale + offset`. Other inputs get that map, with `scale = gamma /
-    sqrt(moving_variance + epsilon)` and `offset = beta - moving_mean * scale` folded
-    in float32 and cast to the compute dtype, so under `mixed_bfloat16` the map runs in
-    bfloat16 with float32 weights.
+    running_var` buffers copy one to one. Each call folds them once into
+    `scale = gamma / sqrt(moving_variance + epsilon)` and `offset = beta - moving_mean *
+    scale` (in float32), casts both to the compute dtype and returns `x * scale + offset`,
+    so under `mixed_bfloat16` the map runs in bfloat16 with float32 weights.
 
     Args:
         axis: int, the channel axis (-1 for NHWC).
@@ -84,12 +74,6 @@ class FrozenBatchNormalization(keras.layers.Layer):
                                                 trainable=trainable, autocast=False, name=name))
 
     def call(self, inputs):
-        if (len(inputs.shape) == 4 and self._axis == 3 and keras.backend.backend() == "tensorflow"
-                and keras.backend.standardize_dtype(inputs.dtype) in _FUSED_DTYPES):
-            y, *_ = tf.raw_ops.FusedBatchNormV3(
-                x=inputs, scale=self.gamma, offset=self.beta, mean=self.moving_mean,
-                variance=self.moving_variance, epsilon=self.epsilon, is_training=False)
-            return y
         scale = self.gamma * ops.rsqrt(self.moving_variance + self.epsilon)
         offset = self.beta - self.moving_mean * scale
         broadcast = [1] * len(inputs.shape)

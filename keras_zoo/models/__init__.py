@@ -1,5 +1,5 @@
 """Model builders of keras_zoo."""
-from keras_zoo.models import mask_rcnn, resnet  # noqa: F401
+from keras_zoo.models import mask_rcnn, nas, resnet  # noqa: F401
 from keras_zoo.models.concrete_vae import ConcreteVAE  # noqa: F401
 from keras_zoo.models.mask_rcnn import MaskRCNN  # noqa: F401
 from keras_zoo.models.mask_rcnn_tiny import MaskRCNNTiny  # noqa: F401

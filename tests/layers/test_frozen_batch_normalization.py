@@ -121,45 +121,6 @@ def test_mixed_bfloat16_runs_in_bfloat16_with_float32_weights():
     assert np.all(np.abs(got - expected) <= bound)
 
 
-def test_four_d_maps_are_one_fused_op_with_the_same_values_and_gradients():
-    """NHWC inputs run as FusedBatchNormV3 (inference mode), which grappler folds into the
-    convolution before it; the result and the gradients equal the folded map's (2-D
-    inputs) within the rounding bound of the NumPy reference."""
-    rng = np.random.default_rng(5)
-    layer = FrozenBatchNormalization(trainable_affine=True)
-    x = rng.normal(0, 3.0, (2, 3, 4, 6)).astype("float32")
-    layer.build(x.shape)
-    random_statistics(layer, rng)
-    graph = tf.function(layer).get_concrete_function(tf.TensorSpec(x.shape)).graph
-    assert [op.type for op in graph.get_operations()].count("FusedBatchNormV3") == 1
-    flat = FrozenBatchNormalization(trainable_affine=True)  # [N, C]: x * scale + offset
-    flat.build((None, 6))
-    flat.set_weights(layer.get_weights())
-    upstream = rng.normal(size=x.shape).astype("float32")
-
-    def value_and_grads(bn, inputs):
-        inputs = tf.constant(inputs)
-        with tf.GradientTape() as tape:
-            tape.watch(inputs)
-            y = bn(inputs)
-            loss = tf.reduce_sum(tf.reshape(y, [-1]) * upstream.reshape(-1))
-        return [np.asarray(t, "float64") for t in
-                (y, *tape.gradient(loss, [inputs, bn.gamma, bn.beta]))]
-
-    fused = value_and_grads(layer, x)
-    folded = value_and_grads(flat, x.reshape(-1, 6))  # the same rows
-    bound = 8 * EPS32 * reference(layer, x)[1]
-    assert np.all(np.abs(fused[0] - folded[0].reshape(x.shape)) <= 2 * bound)
-    gamma, _, _, var = (np.asarray(w, "float64") for w in layer.get_weights())
-    scale = gamma / np.sqrt(var + layer.epsilon)
-    # d/dx = upstream * scale (a product rounded once, scale within 2 ulps)
-    np.testing.assert_allclose(fused[1], upstream * scale, rtol=4 * EPS32)
-    np.testing.assert_allclose(fused[1].reshape(-1, 6), folded[1], rtol=4 * EPS32)
-    # gamma and beta gradients: sums over 24 pixels, in different orders
-    for a, b in zip(fused[2:], folded[2:]):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
-
-
 @pytest.mark.parametrize("kwargs, shape, match", [
     ({"epsilon": 0.0}, None, "Expected `epsilon` to be a float > 0"),
     ({"epsilon": "1e-5"}, None, "Expected `epsilon` to be a float > 0"),

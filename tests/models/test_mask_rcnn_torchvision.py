@@ -33,11 +33,14 @@ STAGE_RTOL = 1e-4
 def reference(tmp_path_factory):
     if importlib.util.find_spec("torchvision") is None:  # never import it after TensorFlow
         pytest.skip("torchvision is in the test extra")
-    out = tmp_path_factory.mktemp("torchvision") / "reference.npz"
+    folder = tmp_path_factory.mktemp("torchvision")
+    out, pth = folder / "reference.npz", folder / "reference.pth"
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
     subprocess.run([sys.executable, SCRIPT, str(out), "--min-size", str(MIN_SIZE),
-                    "--max-size", str(MAX_SIZE)], check=True, env=env, timeout=600)
+                    "--max-size", str(MAX_SIZE), "--pth", str(pth)], check=True, env=env,
+                   timeout=600)
     ref = dict(np.load(out))
+    ref["pth"] = str(pth)
     model = models.mask_rcnn.from_torchvision(
         {k[3:]: v for k, v in ref.items() if k.startswith("sd/")},
         min_size=MIN_SIZE, max_size=MAX_SIZE)
@@ -110,6 +113,13 @@ def test_overrides_replace_the_class_layers(reference):
     assert model.mask_head.logits.kernel.shape == (1, 1, 256, 5)
     np.testing.assert_array_equal(model.rpn_head.conv.kernel.numpy(),
                                   ref["sd/rpn.head.conv.0.0.weight"].transpose(2, 3, 1, 0))
+
+
+def test_a_pth_path_loads_the_same_weights(reference):
+    ref, model = reference
+    loaded = models.mask_rcnn.from_torchvision(ref["pth"], min_size=MIN_SIZE, max_size=MAX_SIZE)
+    for a, b in zip(model.weights, loaded.weights):  # copied, not computed: exact
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_bad_state_dicts(tmp_path):

@@ -48,6 +48,7 @@ def main():
     parser.add_argument("--min-size", type=int, default=320)
     parser.add_argument("--max-size", type=int, default=448)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pth", help="also torch.save the state dict there")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
@@ -111,6 +112,8 @@ def main():
     for i, value in enumerate(objectness):  # [1, A, H, W] -> anchor order (H, W, A)
         out[f"objectness{i + 2}"] = value.numpy().transpose(0, 2, 3, 1).reshape(1, -1)
     np.savez(args.out, **out)
+    if args.pth:
+        torch.save(model.state_dict(), args.pth)
 
 
 if __name__ == "__main__":

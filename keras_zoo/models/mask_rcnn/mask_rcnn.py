@@ -234,9 +234,11 @@ class MaskRCNN(keras.Model):
 
     @staticmethod
     def _select_class(mask_logits, classes):
-        """``[B, R, m, m, C]`` logits at ``classes [B, R]`` -> ``[B, R, m, m]`` float32."""
-        per_class = tf.transpose(tf.cast(mask_logits, tf.float32), [0, 1, 4, 2, 3])
-        return tf.gather(per_class, classes, batch_dims=2)
+        """``[..., m, m, C]`` logits at ``classes [...]`` -> ``[..., m, m]`` float32."""
+        rank = classes.shape.rank
+        per_class = tf.transpose(tf.cast(mask_logits, tf.float32),
+                                 [*range(rank), rank + 2, rank, rank + 1])
+        return tf.gather(per_class, classes, batch_dims=rank)
 
     # ------------------------------------------------------------------ inference
     def call(self, inputs, training=False):
@@ -334,26 +336,30 @@ class MaskRCNN(keras.Model):
             tf.cast(logits, tf.float32), rois["classes"], rois["weights"])
         terms["box"] = losses.box_loss(class_deltas, rois["box_targets"], rois["positive"],
                                        rois["weights"])
-        # The mask head runs on the positives only (a dynamic count, as torchvision):
-        # the sampler puts them first, so they lie within the first S * fraction columns.
-        # One zero-weight row (image 0, ground truth 0) keeps the count above 0: TF's
-        # Conv2D mishandles empty batches.
+        terms["mask"] = self._mask_loss(pyramid, rois, gt, tf.shape(images)[0])
+        return terms
+
+    def _mask_loss(self, pyramid, rois, gt, batch):
+        """Mask term of the sampled positives (``rois`` from ``ops.targets.roi_targets``).
+
+        The mask head runs on the positives only (a dynamic count, as torchvision):
+        the sampler puts them first, so they lie within the first S * fraction
+        columns. One zero-weight row (image 0, sample 0) keeps the count above 0: TF's
+        Conv2D mishandles empty batches.
+        """
         slots = int(self.roi_num_samples * self.roi_positive_fraction)
         where = tf.concat([tf.cast(tf.where(rois["positive"][:, :slots]), tf.int32),
                            tf.zeros([1, 2], tf.int32)], axis=0)  # [K + 1, 2]
         weights = tf.concat([tf.ones([tf.shape(where)[0] - 1]), [0.0]], axis=0)
         image_ids = where[:, 0]
         mask_rois = tf.gather_nd(rois["rois"], where)
-        mask_logits = self.mask_head([pyramid, mask_rois, image_ids])
-        mask_logits = tf.gather(tf.transpose(tf.cast(mask_logits, tf.float32), [0, 3, 1, 2]),
-                                tf.gather_nd(rois["classes"], where), batch_dims=1)
+        logits = self._select_class(self.mask_head([pyramid, mask_rois, image_ids]),
+                                    tf.gather_nd(rois["classes"], where))
         matched = tf.stack([image_ids, tf.gather_nd(rois["matched"], where)], axis=1)
         targets = ops.masks.crop_box_masks(
             tf.gather_nd(gt["masks"], matched), tf.gather_nd(gt["boxes"], matched), mask_rois,
-            output_size=mask_logits.shape[-1])
-        terms["mask"] = losses.mask_loss(mask_logits, targets, image_ids, weights,
-                                         tf.shape(images)[0])
-        return terms
+            output_size=logits.shape[-1])
+        return losses.mask_loss(logits, targets, image_ids, weights, batch)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Total loss of a batch, divided by the replicas in sync (Keras' convention, so
