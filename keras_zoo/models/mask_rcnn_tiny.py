@@ -13,8 +13,7 @@ def MaskRCNNTiny(num_classes=11, *, channels=64, norm_layer="batch", freeze_at=0
     256, the mask head's four 3x3 convolutions of 64 channels (14x14 RoIAlign, 28x28
     masks); anchors 16..256 (one size per level, ratios 0.5, 1, 2) for objects of
     ~15-60 pixels; 1000 / 500 proposals per level before NMS and 500 / 300 after
-    (train / test), 128 sampled RoIs per image (25% positive). About 22 times fewer
-    FLOPs per image than ``MaskRCNN()`` at 800x1333.
+    (train / test), 128 sampled RoIs per image (25% positive).
 
     Args:
         num_classes: classifier outputs, background included (11: the ten digits).

@@ -36,9 +36,9 @@ def test_reads_every_annotation_kind(tmp_path):
     assert gt.anns[22]["iscrowd"] == 1 and gt.anns[31]["iscrowd"] == 0
     assert gt.anns[31]["area"] == 16 * 24
     assert split.summary() == ("train (instances_train.json): 4 images, 4 objects; left out: "
-                               "1 crowd; skipped: 1 images without objects")
+                               "1 crowd region; skipped: 1 image without objects")
     assert split.summary(training=False) == ("train (instances_train.json): 4 images, "
-                                             "4 objects; left out: 1 crowd")
+                                             "4 objects; left out: 1 crowd region")
 
 
 def test_categories_map_both_ways():
@@ -169,10 +169,9 @@ def test_skipped_objects_and_images_are_counted(tmp_path):
     assert len(by_id[1].boxes) == 0 and [len(by_id[3].boxes)] == [1]
     assert by_id[3].segmentations[0] == [[2, 2, 12, 2, 12, 12, 2, 12]]
     assert split.summary() == (
-        "train (instances_train.json): 4 images, 2 objects; left out: 1 crowd, 2 boxes "
-        "without area (outside the image or zero width/height), 3 objects without a usable "
-        "segmentation; 1 boxes clipped to the image; skipped: 1 unreadable image files "
-        "(e.g. 005.png), 2 images without objects")
+        "train (instances_train.json): 4 images, 2 objects; left out: 1 crowd region, 2 boxes "
+        "without area, 3 objects without a usable segmentation; 1 box clipped to the image; "
+        "skipped: 1 unreadable image file (e.g. 005.png), 2 images without objects")
     assert sorted(split.ground_truth.getAnnIds()) == [21, 22, 43]  # what can be evaluated
 
 

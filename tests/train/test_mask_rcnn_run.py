@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import pytest
 
 from keras_zoo.train import recipes, registry, run
@@ -85,3 +86,16 @@ def test_init_torchvision_replaces_the_class_layers(tmp_path):
                             text=True, timeout=600, cwd=ROOT)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.split("\n")[-2] == "4 (1024, 4) False"  # torchvision's aligned=False
+
+
+def test_from_scratch_backbone_trains_every_stage(coco):
+    _, data, _ = coco
+    config = {**run.make_config("mask-rcnn-r101", dataset="coco")[2],
+              "categories": data.categories.to_json()}
+    recipe = recipes.get(config["recipe"])
+    with keras.StatelessScope():  # shapes only: no initial values drawn
+        model = recipe.build_model(registry.get("mask-rcnn-r101").builder, data, config)
+    assert model.num_classes == 4 and model.backbone.body_name == "resnet101"
+    body = model.backbone.body
+    assert all(layer.trainable for layer in body.layers)  # freeze_at 0
+    assert type(body.get_layer("conv1_bn")).__name__ == "BatchNormalization"

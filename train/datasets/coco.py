@@ -39,8 +39,9 @@ Objects left out of training are left out of the evaluator's ground truth
 too (pycocotools cannot rasterise a degenerate polygon); crowd regions stay.
 Missing ``iscrowd`` is read as 0 and a missing ``area`` is computed from the
 segmentation (the evaluator's small/medium/large ranges need it). An image
-whose data turns out to be cut short after a valid header is dropped when
-the pipeline decodes it, with one warning line naming it (see
+whose data turns out to be cut short after a valid header is found only when
+the pipeline decodes it: it is left out of training batches (a blank image
+without objects in evaluation batches), with one warning line naming it (see
 `coco_pipeline`).
 """
 
@@ -61,10 +62,13 @@ from .coco_categories import CocoCategories
 
 _IMAGE_KEYS = ("id", "file_name", "height", "width")
 _ANNOTATION_KEYS = ("id", "image_id", "category_id", "bbox")
-# Summary wording of each counter, in the order it is printed.
-_LEFT_OUT = {"crowd": "crowd", "no_area": "boxes without area (outside the image or zero "
-             "width/height)", "no_mask": "objects without a usable segmentation"}
-_SKIPPED = {"unreadable": "unreadable image files", "empty": "images without objects"}
+# Summary wording of each counter (one, several), in the order it is printed.
+_LEFT_OUT = {"crowd": ("crowd region", "crowd regions"),
+             "no_area": ("box without area", "boxes without area"),
+             "no_mask": ("object without a usable segmentation",
+                         "objects without a usable segmentation")}
+_SKIPPED = {"unreadable": ("unreadable image file", "unreadable image files"),
+            "empty": ("image without objects", "images without objects")}
 
 
 class CocoImage(NamedTuple):
@@ -193,23 +197,28 @@ class CocoSplit:
     def summary(self, training=True):
         """One line: the split, its file, images and objects, what was left out or
         skipped, e.g. ``train (instances_train.json): 1500 images, 5903 objects; left out:
-        2 crowd; 4 boxes clipped to the image; skipped: 1 unreadable image file (a.png)``;
-        with `training`, the images without objects count as skipped."""
+        2 crowd regions; 4 boxes clipped to the image; skipped: 1 unreadable image file
+        (e.g. a.png)``; with `training`, the images without objects count as skipped."""
         counts = self.counts
-        parts = [f"{self.name} ({os.path.basename(self.annotations)}): {counts['images']} "
-                 f"images, {counts['objects']} objects"]
-        left = [f"{counts[k]} {text}" for k, text in _LEFT_OUT.items() if counts[k]]
+        parts = [f"{self.name} ({os.path.basename(self.annotations)}): "
+                 f"{_count(counts['images'], ('image', 'images'))}, "
+                 f"{_count(counts['objects'], ('object', 'objects'))}"]
+        left = [_count(counts[k], words) for k, words in _LEFT_OUT.items() if counts[k]]
         if left:
             parts.append("left out: " + ", ".join(left))
         if counts["clipped"]:
-            parts.append(f"{counts['clipped']} boxes clipped to the image")
-        skipped = [f"{counts[k]} {text}" for k, text in _SKIPPED.items()
+            parts.append(f"{_count(counts['clipped'], ('box', 'boxes'))} clipped to the image")
+        skipped = [_count(counts[k], words) for k, words in _SKIPPED.items()
                    if counts[k] and (training or k != "empty")]
         if self.unreadable:
             skipped[0] += f" (e.g. {os.path.basename(self.unreadable[0])})"
         if skipped:
             parts.append("skipped: " + ", ".join(skipped))
         return "; ".join(parts)
+
+
+def _count(n, words):
+    return f"{n} {words[0] if n == 1 else words[1]}"
 
 
 def _check_images(images, where, image_dir):

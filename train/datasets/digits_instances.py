@@ -19,7 +19,7 @@ scans: train the first 1,257 scans (1,500 canvases), val the next 180 (150
 canvases), test the last 360 (300 canvases, the held-out scans of the
 classification quick start).
 
-Where the files go: the folder is generated on first use (about 20 s, 15 MB)
+Where the files go: the folder is generated on first use (about 20 s, 31 MB)
 into the cache, ``$KERAS_ZOO_CACHE`` or else ``$XDG_CACHE_HOME/keras_zoo`` or
 else ``~/.cache/keras_zoo``, as ``digits-instances-v<VERSION>``; never into
 the working directory. It is written to a temporary folder renamed into place,
