@@ -27,7 +27,7 @@ def add_parser(sub):
 def command(args):
     """Writes the pictures and the JSON; prints where."""
     from keras_zoo.train.datasets import CocoCategories
-    from keras_zoo.train.predictions import write_predictions
+    from keras_zoo.train.predictions import output_paths, write_predictions
     from keras_zoo.train.run_dir import load_checkpoint, read_config
 
     config, _ = read_config(args.run_dir, fields=("recipe",))
@@ -38,6 +38,7 @@ def command(args):
     if not 0 <= args.score_threshold <= 1:
         raise ValueError(f"Expected --score-threshold in [0, 1]. Received: "
                          f"{args.score_threshold}")
+    output_paths(args.images, args.out, overwrite=args.overwrite)  # before loading a model
     model = load_checkpoint(args.run_dir, args.checkpoint)
     written = write_predictions(model, args.images, CocoCategories.from_json(
         config["categories"]), args.out, score_threshold=args.score_threshold,

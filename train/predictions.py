@@ -24,6 +24,30 @@ def _picture_names(paths, prefix):
     return names
 
 
+def output_paths(paths, out, *, overwrite=False, prefix=""):
+    """The files `write_predictions` writes for the image files `paths`: a picture
+    ``out/<prefix><stem>.png`` per image, then ``out/detections.json``. Checks the images
+    and the outputs first (``keras-zoo predict`` does so before loading a model).
+
+    Raises:
+        FileNotFoundError: an image does not exist.
+        ValueError: an image is not readable, or an output exists without `overwrite`.
+    """
+    paths = [os.fspath(p) for p in paths]
+    for path in paths:
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"Expected an image file. Received: {path!r} does not exist")
+        if image_size(path) is None:
+            raise ValueError(f"Expected an image file Pillow can read. Received: {path!r}")
+    targets = [os.path.join(out, name) for name in _picture_names(paths, prefix)]
+    targets.append(os.path.join(out, JSON_NAME))
+    existing = [t for t in targets if os.path.exists(t)]
+    if existing and not overwrite:
+        raise ValueError(f"Expected --out without earlier predictions (or --overwrite). "
+                         f"Received: {existing[0]!r} exists")
+    return targets
+
+
 def write_predictions(model, paths, categories, out, *, score_threshold=0.5, batch_size=1,
                       overwrite=False, prefix=""):
     """Runs `model` on image files and writes what it finds into `out`.
@@ -51,17 +75,7 @@ def write_predictions(model, paths, categories, out, *, score_threshold=0.5, bat
         ValueError: an image is not readable, or an output exists without `overwrite`.
     """
     paths = [os.fspath(p) for p in paths]
-    for path in paths:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"Expected an image file. Received: {path!r} does not exist")
-        if image_size(path) is None:
-            raise ValueError(f"Expected an image file Pillow can read. Received: {path!r}")
-    names = _picture_names(paths, prefix)
-    targets = [os.path.join(out, name) for name in names] + [os.path.join(out, JSON_NAME)]
-    existing = [t for t in targets if os.path.exists(t)]
-    if existing and not overwrite:
-        raise ValueError(f"Expected --out without earlier predictions (or --overwrite). "
-                         f"Received: {existing[0]!r} exists")
+    targets = output_paths(paths, out, overwrite=overwrite, prefix=prefix)
     os.makedirs(out, exist_ok=True)
     listing, written = [], []
     predict = coco_results.predictor(model)

@@ -1,6 +1,7 @@
 """``keras-zoo train mask-rcnn-tiny`` (the detection quick start, on a small digits-instances
-cache), ``keras-zoo evaluate`` and ``keras-zoo predict`` as subprocesses, as a user runs them;
-the run directory's files; bad inputs as one line and exit status 2."""
+cache) as a subprocess, as a user runs it; ``keras-zoo evaluate`` and ``keras-zoo predict`` on
+its run (in process: `cli.main`, sparing TensorFlow's start-up); the run directory's files;
+bad inputs as one line and exit status 2."""
 
 import csv
 import glob
@@ -92,16 +93,15 @@ def test_logs_hold_loss_terms_learning_rate_and_coco_ap(trained):
         "validation"]
 
 
-def test_evaluate_writes_results_and_prints_tables(trained):
+def test_evaluate_writes_results_and_prints_tables(trained, capsys):
     out, _ = trained
-    result = keras_zoo("evaluate", out, "--split", "val", cwd=out.parent)
-    assert result.returncode == 0, result.stderr
-    assert _table(result.stdout, "COCO val: segm")[1].startswith(
+    assert cli.main(["evaluate", str(out), "--split", "val"]) == 0  # in process: no start-up
+    assert _table(capsys.readouterr().out, "COCO val: segm")[1].startswith(
         " Average Precision  (AP) @[ IoU=0.50      |")
     assert (out / "evaluation" / "val" / "results.json").exists()
 
 
-def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path):
+def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(trained[0], out)
     model = load_checkpoint(str(out))
@@ -109,9 +109,10 @@ def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path):
     model.save(out / "checkpoints" / "last.keras")
     images = sorted(glob.glob(str(cache / digits_instances.NAME / "test" / "*.png")))
     pictures = tmp_path / "pictures"
-    result = keras_zoo("predict", out, *images, "--out", pictures, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"Wrote 2 pictures and {pictures / 'detections.json'}"
+    capsys.readouterr()
+    assert cli.main(["predict", str(out), *images, "--out", str(pictures)]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"Wrote 2 pictures and {pictures / 'detections.json'}")
     assert sorted(os.listdir(pictures)) == ["000001.png", "000002.png", "detections.json"]
     listing = json.loads((pictures / "detections.json").read_text())
     assert [(e["file"], e["height"], e["width"]) for e in listing] == [
@@ -121,16 +122,9 @@ def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path):
     assert all(d["score"] >= 0.5 and len(d["bbox"]) == 4 for d in detections)
     with Image.open(pictures / "000001.png") as picture:  # enlarged 3x: 112..160 < 320 px
         assert picture.size == (3 * listing[0]["width"], 3 * listing[0]["height"])
-    again = keras_zoo("predict", out, images[0], "--out", pictures, cwd=tmp_path)
-    assert again.returncode == 2
-    assert cli_stderr_lines(again.stderr) == [
+    assert _one_line(capsys, ["predict", str(out), images[0], "--out", str(pictures)]) == (
         f"keras-zoo predict: error: Expected --out without earlier predictions (or "
-        f"--overwrite). Received: '{pictures / '000001.png'}' exists"]
-    again = keras_zoo("predict", out, images[0], "--out", pictures, cwd=tmp_path)
-    assert again.returncode == 2
-    assert cli_stderr_lines(again.stderr) == [
-        f"keras-zoo predict: error: Expected --out without earlier predictions (or "
-        f"--overwrite). Received: '{pictures / '000001.png'}' exists"]
+        f"--overwrite). Received: '{pictures / '000001.png'}' exists")  # before loading
 
 
 def _one_line(capsys, argv):

@@ -36,7 +36,6 @@ class EvaluateCoco(keras.callbacks.Callback):
         self.split, self.categories = split, categories
         self.every, self.batch_size, self.log = int(every), int(batch_size), log
         self.images = split.images[:max_images]
-        self._predict = None  # traced on the first evaluation
 
     def _due(self, epoch):
         last = self.params.get("epochs") if self.params else None
@@ -46,11 +45,9 @@ class EvaluateCoco(keras.callbacks.Callback):
         if logs is None or not self._due(epoch):
             return
         start = time.time()
-        if self._predict is None:
-            self._predict = coco_results.predictor(self.model)
         results, ids = coco_results.predict_results(
-            self._predict, self.images, self.categories, batch_size=self.batch_size,
-            what=self.split.name)
+            coco_results.predictor(self.model), self.images, self.categories,
+            batch_size=self.batch_size, what=self.split.name)
         metrics = CocoEvaluation.run(self.split.ground_truth, results, image_ids=ids).metrics
         logs.update({f"val_{name}": metrics[name] for name in LOGGED})
         if self.log is not None:

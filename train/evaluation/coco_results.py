@@ -1,6 +1,8 @@
 """Mask R-CNN predictions as COCO results: boxes in ``xywh``, the dataset's category ids,
 masks pasted at the image size and run-length encoded."""
 
+import weakref
+
 import numpy as np
 import tensorflow as tf
 from pycocotools import mask as mask_utils
@@ -55,17 +57,25 @@ def image_results(outputs, b, image_id, size, categories):
     return to_results(image_id, pasted_detections(outputs, b, size), categories)
 
 
+_PREDICTORS = weakref.WeakKeyDictionary()  # model -> its traced inference
+
+
 def predictor(model):
     """`model`'s inference on prediction batches as one `tf.function` traced once for every
     batch and image size (Keras's ``predict_on_batch`` retraces for new padded shapes):
-    ``predict(x) -> {name: NumPy array}``."""
-    spec = {"images": tf.TensorSpec([None, None, None, 3], tf.uint8),
-            "image_sizes": tf.TensorSpec([None, 2], tf.int32)}
+    ``predict(x) -> {name: NumPy array}``. The same function for the same model (a run's
+    COCO evaluations and its pictures trace it once); it holds the model weakly."""
+    infer = _PREDICTORS.get(model)
+    if infer is None:
+        spec = {"images": tf.TensorSpec([None, None, None, 3], tf.uint8),
+                "image_sizes": tf.TensorSpec([None, 2], tf.int32)}
+        ref = weakref.ref(model)
 
-    @tf.function(input_signature=[spec])
-    def infer(x):
-        return model(x, training=False)
+        @tf.function(input_signature=[spec])
+        def infer(x):
+            return ref()(x, training=False)
 
+        _PREDICTORS[model] = infer
     return lambda x: {name: np.asarray(value) for name, value in infer(x).items()}
 
 
