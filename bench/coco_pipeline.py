@@ -97,6 +97,7 @@ def main():
               "images_per_s": args.batches * args.batch_size / seconds,
               "batch_shape": list(x["images"].shape), "masks_shape": list(y["masks"].shape),
               "batch_mb": batch_bytes / 2**20, "peak_rss_growth_mb": _peak_mb() - before})
+        del iterator, dataset  # its readers stop before the folder goes
 
 
 if __name__ == "__main__":
