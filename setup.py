@@ -38,7 +38,7 @@ setup(
         "ai-edge-litert",  # LiteRT interpreter that verifies TFLite exports
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout", "ruff",
+        "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "ruff",
                  "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api", "ray>=2.40",
                  # Mask R-CNN parity with torchvision (run in a subprocess: torch first)
                  "torch==2.14.1", "torchvision==0.29.1"],

@@ -20,6 +20,10 @@ class L2SGD(keras.optimizers.SGD):
     which with momentum 0.9 is about ten times weaker in steady state than
     the papers' decay, so the papers' 1e-4 would not mean the same thing.
 
+    A schedule's own state (its ``variables``, e.g. `StepSchedule.warmup_end`)
+    is tracked as the optimizer's, so ``model.save``, ``save_weights`` and
+    `callbacks.BackupAndRestore` keep it with the iteration count.
+
     Args:
         learning_rate: float or `LearningRateSchedule`.
         momentum: the momentum coefficient (0.9 in the paper).
@@ -40,6 +44,8 @@ class L2SGD(keras.optimizers.SGD):
                          **kwargs)
         self.l2 = float(l2)
         self.l2_names = tuple(l2_names)
+        # Assigned attributes are tracked: the list's variables join `self.variables`.
+        self._schedule_variables = list(getattr(learning_rate, "variables", ()))
 
     def build(self, variables):
         super().build(variables)

@@ -14,6 +14,8 @@ Run directory (default ``./runs/<model>-<YYYYmmdd-HHMMSS>``)::
     checkpoints/          last.keras, best.keras, state.json
     backup/               the resume state while the run is unfinished
     log.csv               one row per epoch (keras.callbacks.CSVLogger)
+    lr.csv                one row per update: step, learning rate, training error
+                          (`callbacks.LearningRateLog`; e.g. ResNet-110's warm-up)
     tensorboard/          TensorBoard event files
     saved_model/1/        SavedModel of the final model (TF Serving layout)
 
@@ -250,8 +252,11 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
                      keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
                      keras.callbacks.TensorBoard(run.join("tensorboard"))]
         extra = chosen.callbacks(config, has_validation=has_val, data=data)
+        # The learning-rate log reads the rate after the recipe's callbacks have set it.
+        lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
         fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
-                      callbacks=[nan_guard, *extra, *(run_files if chief else ()), *callbacks],
+                      callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
+                                 *callbacks],
                       verbose=_verbose(verbose))
         if nan_guard.nan_at is not None:
             _diverged(run, nan_guard, checkpoint if chief else None)

@@ -135,7 +135,7 @@ def command(args):
     except run.TrainingDiverged as error:
         print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
         return cli_errors.FAILED
-    made = ["checkpoints/", "log.csv", "tensorboard/"] + [
+    made = ["checkpoints/", "log.csv", "lr.csv", "tensorboard/"] + [
         f"{name}/" for name in ("saved_model/1", "predictions", f"evaluation/{result.split}")
         if os.path.isdir(os.path.join(result.run_dir, name))]
     print(f"Run directory: {result.run_dir} ({', '.join(made)})")

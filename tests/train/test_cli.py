@@ -50,6 +50,9 @@ def test_train_evaluate_and_refuse_existing_out(tmp_path, mnist_dir):
     assert status["state"] == "finished" and set(status["test"]) == {"accuracy", "loss"}
     with open(out / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0"]
+    with open(out / "lr.csv") as f:  # 48 images, batches of 16: 3 updates at the recipe's 0.1
+        assert [(r["step"], r["learning_rate"]) for r in csv.DictReader(f)] == [
+            ("0", "0.1"), ("1", "0.1"), ("2", "0.1")]
 
     evaluated = keras_zoo("evaluate", out, cwd=tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr

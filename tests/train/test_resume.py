@@ -46,6 +46,9 @@ def test_killed_run_resumes_at_its_last_epoch(tmp_path):
     assert f"Resuming {out} at epoch 2 of 3" in resumed.stdout
     with open(out / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]
+    # The killed run's rows of updates after its backup (steps 3 and 4) were dropped.
+    with open(out / "lr.csv") as f:
+        assert [int(row["step"]) for row in csv.DictReader(f)] == list(range(9))
     # The optimizer state came back too: 3 epochs x 3 updates, so step schedules continue.
     model = keras.saving.load_model(out / "checkpoints" / "last.keras")
     assert int(model.optimizer.iterations.numpy()) == 9

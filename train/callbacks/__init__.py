@@ -9,6 +9,10 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 - `BackupAndRestore`: resume a killed run at its last completed epoch.
 - `TerminateOnNaN`: stop at the first non-finite loss and say where.
 - `Warmup`: constant warm-up learning rate for plateau-driven runs.
+- `WarmupUntilError`: end a `StepSchedule`'s warm-up once the training error
+  is below 80% (He et al. 2015, Sec. 4.2).
+- `LearningRateLog`: ``lr.csv``, one row per update (step, learning rate,
+  training error).
 - `TemperatureAnnealing`: Jang et al.'s Concrete temperature schedule.
 - `EvaluateCoco`: COCO AP (bbox, segm) of a detector on a validation split.
 """
@@ -16,9 +20,11 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 from .backup_and_restore import BackupAndRestore
 from .checkpoint import Checkpoint
 from .evaluate_coco import EvaluateCoco
+from .learning_rate_log import LearningRateLog
 from .temperature_annealing import TemperatureAnnealing
 from .terminate_on_nan import TerminateOnNaN
 from .warmup import Warmup
+from .warmup_until_error import WarmupUntilError
 
-__all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "TemperatureAnnealing",
-           "TerminateOnNaN", "Warmup"]
+__all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "LearningRateLog",
+           "TemperatureAnnealing", "TerminateOnNaN", "Warmup", "WarmupUntilError"]

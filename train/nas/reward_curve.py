@@ -1,16 +1,9 @@
 """`plot_reward_curve`: reward per trial, the baseline and the running best, as a PNG."""
 
-from PIL import Image, ImageDraw, ImageFont
-
-from keras_zoo.train.atomic_files import atomic_path
+from keras_zoo.train.plots import Chart, canvas, save_png, ticks
 
 COLORS = {"reward": (31, 119, 180), "failed": (214, 39, 40), "baseline": (255, 127, 14),
           "best": (44, 160, 44)}
-
-
-def _ticks(low, high, count=5):
-    step = (high - low) / (count - 1) if high > low else 1.0
-    return [low + i * step for i in range(count)]
 
 
 def plot_reward_curve(records, path, *, title="reward per trial", size=(640, 400)):
@@ -21,54 +14,30 @@ def plot_reward_curve(records, path, *, title="reward per trial", size=(640, 400
     steps: the best reward so far. Written to a temporary name and renamed.
     """
     width, height = size
-    left, right, top, bottom = 60, 20, 30, 45
-    image = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default()
+    image, draw = canvas(size)
     rewards = [r["reward"] for r in records]
     low = min(rewards + [0.0]) if rewards else 0.0
     high = max(rewards + [low + 1e-6]) if rewards else 1.0
     count = max(len(records), 2)
-
-    def xy(trial, value):
-        x = left + (width - left - right) * trial / (count - 1)
-        y = height - bottom - (height - top - bottom) * (value - low) / (high - low)
-        return x, y
-
-    draw.rectangle([left, top, width - right, height - bottom], outline="black")
-    for value in _ticks(low, high):
-        x, y = xy(0, value)
-        draw.line([x - 4, y, x, y], fill="black")
-        draw.text((5, y - 6), f"{value:.3f}", fill="black", font=font)
-    for trial in _ticks(0, count - 1):
-        x, y = xy(trial, low)
-        draw.line([x, y, x, y + 4], fill="black")
-        draw.text((x - 8, y + 6), f"{int(round(trial)) + 1}", fill="black", font=font)
-    draw.text((width // 2 - 20, height - 18), "trial", fill="black", font=font)
-    draw.text((left, 8), title, fill="black", font=font)
-
-    baseline = [xy(i, r["baseline"]) for i, r in enumerate(records)
-                if r.get("baseline") is not None]
-    if len(baseline) > 1:
-        draw.line(baseline, fill=COLORS["baseline"], width=2)
+    chart = Chart(draw, (60, 30, width - 20, height - 45), x_range=(0, count - 1),
+                  y_range=(low, high))
+    chart.axes(x_ticks=ticks(0, count - 1), y_ticks=ticks(low, high), x_label="trial",
+               title=title, x_format=lambda i: str(round(i) + 1),  # trials count from 1
+               y_format="{:.3f}".format)
+    chart.line([(i, r["baseline"]) for i, r in enumerate(records)
+                if r.get("baseline") is not None], COLORS["baseline"])
     best, steps = None, []
     for i, r in enumerate(records):
         if not r["failed"] and (best is None or r["reward"] > best):
             if steps:
-                steps.append(xy(i, best))
+                steps.append((i, best))
             best = r["reward"]
-            steps.append(xy(i, best))
+            steps.append((i, best))
     if steps:
-        steps.append(xy(len(records) - 1, best))
-        draw.line(steps, fill=COLORS["best"], width=2)
-    for i, r in enumerate(records):
-        x, y = xy(i, r["reward"])
-        color = COLORS["failed" if r["failed"] else "reward"]
-        draw.ellipse([x - 2.5, y - 2.5, x + 2.5, y + 2.5], fill=color)
-    legend = [("reward", "reward"), ("baseline", "baseline"), ("best", "best so far")]
-    for k, (key, label) in enumerate(legend):
-        x = width - right - 250 + 85 * k
-        draw.line([x, 16, x + 14, 16], fill=COLORS[key], width=3)
-        draw.text((x + 18, 10), label, fill="black", font=font)
-    with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
+        steps.append((len(records) - 1, best))
+        chart.line(steps, COLORS["best"])
+    chart.dots([(i, r["reward"]) for i, r in enumerate(records)],
+               [COLORS["failed" if r["failed"] else "reward"] for r in records])
+    chart.legend([("reward", COLORS["reward"], False), ("baseline", COLORS["baseline"], False),
+                  ("best so far", COLORS["best"], False)], (width - 270, 10))
+    save_png(image, path)
