@@ -13,6 +13,7 @@ import numpy as np
 # Float exports must match Keras within this fraction of the output scale
 # (max |keras output|, at least 1): the issue's "1e-4 relative to the output scale".
 FLOAT_TOLERANCE = 1e-4
+FREE_DIMENSION_SAMPLE = 64  # sample inputs' size along a dimension the model leaves free
 
 
 class ExportVerificationError(RuntimeError):
@@ -82,16 +83,14 @@ def named_outputs(model, outputs, names=None):
 def sample_inputs(model, batch_size=2, seed=0, raw_pixels=True):
     """Random raw inputs for verification: uint8 images in [0, 255], floats in [0, 1).
 
-    Returns a dict `{input name: np.ndarray}`.
+    A dimension the model leaves free (an image size) is drawn as
+    `FREE_DIMENSION_SAMPLE` (64). Returns a dict `{input name: np.ndarray}`.
     """
     rng = np.random.default_rng(seed)
     samples = {}
     for name, shape, serving_dtype, _ in input_specs(model, raw_pixels):
-        if any(d is None for d in shape[1:]):
-            raise ValueError(
-                "Expected a model input with fixed non-batch dimensions to draw sample "
-                f"inputs. Received: input {name!r} with shape {shape}; pass sample_inputs=.")
-        full = (batch_size,) + tuple(shape[1:])
+        full = (batch_size,) + tuple(FREE_DIMENSION_SAMPLE if d is None else d
+                                     for d in shape[1:])
         if serving_dtype == "uint8":
             samples[name] = rng.integers(0, 256, size=full, dtype=np.uint8)
         elif "int" in serving_dtype:

@@ -6,6 +6,11 @@ The ``serving_default`` signature takes raw ``uint8`` images (any batch size)
 and returns named outputs, so a client sends pixels and needs no
 preprocessing (normalisation is a layer inside every keras_zoo model).
 
+A detector offering ``export_variants`` (``MaskRCNN``) is written as its
+variants, one signature each (``serving_default`` and ``pasted_masks``, sharing
+one copy of the weights), and verified by matching detections
+(`keras_zoo.export.detections`).
+
 A model with stochastic layers (a bool ``stochastic_inference`` attribute, as
 `Swapout` / `StochasticDepth` merges have) also gets a ``stochastic`` signature
 (Singh et al. 2016, Sec. 3.2): ``images`` uint8 ``[None, H, W, C]`` and
@@ -20,9 +25,10 @@ import numpy as np
 import tensorflow as tf
 
 from keras_zoo.export import _common
+from keras_zoo.export.detections import check_outputs
 from keras_zoo.export.stochastic import stochastic_layers, stochastic_serving_fn
+from keras_zoo.export.variants import SIGNATURE_KEY, serving_models
 
-SIGNATURE_KEY = "serving_default"
 STOCHASTIC_KEY = "stochastic"
 VERIFY_NUM_SAMPLES = 3  # sampled passes of the stochastic signature's seeded check
 
@@ -72,6 +78,13 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
     keeps the model's dtype instead (e.g. `ConcreteVAE.encoder`'s binary float
     images; its rank-3 `decoder` input is float either way).
 
+    A model offering ``export_variants`` gets one signature per variant. For
+    `MaskRCNN`: ``serving_default`` takes ``images`` uint8 ``[None, None, None, 3]``
+    (any batch, any size) and returns ``boxes [B, D, 4]`` float32 ``xyxy`` in the
+    input's pixels, ``scores [B, D]``, ``classes [B, D]`` int32, ``masks [B, D, 28,
+    28]`` probabilities and ``num_detections [B]`` int32, as ``predict`` does;
+    ``pasted_masks`` returns these and ``pasted_masks [B, D, H, W]`` bool.
+
     A model with stochastic layers (`Swapout` / `StochasticDepth`, or any
     layer with a bool `stochastic_inference` attribute) also gets the
     `stochastic` signature: `images` uint8 `[None, H, W, C]`, `num_samples`
@@ -89,10 +102,13 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
         overwrite: replace an existing `directory/<version>`; refused otherwise.
         verify: load the SavedModel back with `tf.saved_model.load` and check
             that `serving_default` matches the Keras model on `sample_inputs`
-            within `_common.FLOAT_TOLERANCE` (1e-4) of the output scale; and
-            `stochastic` with `verify_stochastic_signature`.
+            within `_common.FLOAT_TOLERANCE` (1e-4) of the output scale (a
+            detector's signatures: matched detections, scores and masks within
+            1e-4, `keras_zoo.export.detections`); and `stochastic` with
+            `verify_stochastic_signature`.
         sample_inputs: uint8 array (or dict by input name) used by verification;
-            default: 2 random images.
+            default: 2 random images (64 x 64 where the size is free; give real
+            images to a detector, random ones may have no detection to compare).
         output_names: names for a non-dict model's outputs (default above).
         raw_pixels: serve rank-4 inputs as uint8 raw pixels (False: the model's dtype).
         stochastic: None adds the `stochastic` signature when the model has
@@ -113,23 +129,27 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
     """
     if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
         raise ValueError(f"Expected a positive integer version. Received: version={version!r}")
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"Expected a keras.Model. Received: model of type {type(model).__name__}")
     final = os.path.join(os.fspath(directory), str(int(version)))
-    serve, signature = _serving_fn(model, output_names, raw_pixels)
+    variants = serving_models(model)
+    signatures = {key: _serving_fn(variant, output_names, raw_pixels)
+                  for key, variant in variants.items()}
     with_stochastic = _wants_stochastic(model, stochastic, raw_pixels)
     if verify:
-        samples = _common.verification_samples(model, sample_inputs, raw_pixels=raw_pixels)
+        samples = _common.verification_samples(variants[SIGNATURE_KEY], sample_inputs,
+                                               raw_pixels=raw_pixels)
     with _common.atomic_path(final, overwrite=overwrite) as tmp:
+        # No `archive.track(model)`: the endpoints' variables are saved with them, and
+        # tracking saves each a second time (Keras' variable and the tf.Variable it
+        # wraps: twice the weights on disk).
         archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(SIGNATURE_KEY, serve, input_signature=signature)
+        for key, (serve, signature) in signatures.items():
+            archive.add_endpoint(key, serve, input_signature=signature)
         if with_stochastic:
             archive.add_endpoint(STOCHASTIC_KEY, stochastic_serving_fn(
                 model, from_logits=from_logits))
         archive.write_out(tmp, verbose=False)
         if verify:
-            verify_saved_model(tmp, model, samples, output_names=output_names)
+            _verify_signatures(tmp, variants, samples, output_names, _common.FLOAT_TOLERANCE)
             if with_stochastic:
                 verify_stochastic_signature(tmp, model, next(iter(samples.values())),
                                             from_logits=from_logits)
@@ -138,17 +158,25 @@ def to_saved_model(model, directory, *, version=1, overwrite=False, verify=True,
 
 def verify_saved_model(path, model, inputs, *, output_names=None,
                        tolerance=_common.FLOAT_TOLERANCE):
-    """Loads `path` with `tf.saved_model.load` and compares its `serving_default`
-    outputs with `model` on raw `inputs` (dict by input name).
+    """Loads `path` with `tf.saved_model.load` and compares each of its signatures
+    of `serving_models(model)` with that Keras variant on raw `inputs` (dict by
+    input name): `check_outputs`, detections matched for a detector.
 
-    Returns the max error as a fraction of the output scale.
+    Returns `{signature: result of check_outputs}` (the max error as a fraction of
+    the output scale; for a detector, the worst agreement of matched detections).
     """
+    return _verify_signatures(path, serving_models(model), inputs, output_names, tolerance)
+
+
+def _verify_signatures(path, variants, inputs, output_names, tolerance):
     loaded = tf.saved_model.load(path)
-    fn = loaded.signatures[SIGNATURE_KEY]
-    got = fn(**{k: tf.constant(v) for k, v in inputs.items()})
-    got = {k: v.numpy() for k, v in got.items()}
-    expected = _common.keras_outputs(model, inputs, output_names)
-    return _common.check_close(expected, got, tolerance, f"SavedModel {path!r}")
+    results = {}
+    for key, variant in variants.items():
+        got = loaded.signatures[key](**{k: tf.constant(v) for k, v in inputs.items()})
+        got = {k: v.numpy() for k, v in got.items()}
+        expected = _common.keras_outputs(variant, inputs, output_names)
+        results[key] = check_outputs(expected, got, tolerance, f"SavedModel {path!r} ({key})")
+    return results
 
 
 def verify_stochastic_signature(path, model, images, *, num_samples=VERIFY_NUM_SAMPLES,

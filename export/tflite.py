@@ -9,7 +9,15 @@ tensor's scale and zero point (`q = round(x / scale) + zero_point`).
 
 Conversion uses TFLite builtin ops only when it can; if an op has no builtin
 kernel it falls back to `SELECT_TF_OPS` (the Flex delegate) and warns with
-the op names (also returned by `flex_ops(path)`).
+the op names (also returned by `flex_ops(path)`; `operators(path)` lists all).
+
+A model offering ``export_variants`` (``MaskRCNN``: images of any size) is
+converted as its ``serving_default`` variant at a fixed ``input_size=(H, W)``
+with builtin ops only (``builtin_ops=True``: RoIAlign's gather implementation;
+NMS is `tf.image.non_max_suppression_padded`, which converts to builtins), and
+verified against the model's own variant by matching detections
+(`keras_zoo.export.detections`). The batch stays free (one image per call is
+the usual detector use). Quantised detectors: ``float16`` and ``dynamic``.
 """
 
 import os
@@ -22,13 +30,18 @@ import numpy as np
 import tensorflow as tf
 
 from keras_zoo.export import _common
+from keras_zoo.export.detections import check_outputs
+from keras_zoo.export.variants import SIGNATURE_KEY, offers_variants, serving_models
 
-SIGNATURE_KEY = "serving_default"
 QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
 # Verification tolerance per mode, as a fraction of the output scale
 # (max |Keras output|, at least 1). float32 is the issue's 1e-4; the quantized
 # modes carry the error of the number format they store.
 TOLERANCES = {None: _common.FLOAT_TOLERANCE, "float16": 5e-3, "dynamic": 5e-2, "int8": 0.15}
+# A detector's detections per image, best first, matched (box IoU >= 0.98) in
+# verification: 8-bit weights move the boxes of weaker detections by more (a 0.26-score
+# detection of the tiny test model: IoU 0.94 under "dynamic"); the best one stays.
+TOP_DETECTIONS = {None: 3, "float16": 3, "dynamic": 1, "int8": 1}
 REPRESENTATIVE_SAMPLES = 200  # calibration examples drawn for int8
 
 
@@ -89,8 +102,9 @@ def _convert(saved_model_dir, quantize, representative, int8_io, ops):
     return converter.convert()
 
 
-def flex_ops(path_or_bytes):
-    """Names of the TF ops in a flatbuffer that need the Flex delegate (sorted)."""
+def operators(path_or_bytes):
+    """The operators of a flatbuffer (sorted): builtin names (``"CONV_2D"``) and the
+    codes of custom ops (``"FlexStridedSlice"`` for a Flex op)."""
     from ai_edge_litert import schema_py_generated as schema
 
     buf = path_or_bytes
@@ -98,21 +112,34 @@ def flex_ops(path_or_bytes):
         with open(path_or_bytes, "rb") as f:
             buf = f.read()
     model = schema.ModelT.InitFromPackedBuf(bytearray(buf), 0)
+    builtin_names = {code: name for name, code in vars(schema.BuiltinOperator).items()
+                     if not name.startswith("_")}
     names = set()
     for code in model.operatorCodes or []:
-        custom = code.customCode.decode() if code.customCode else ""
-        if custom.startswith("Flex"):
-            names.add(custom[len("Flex"):])
+        if code.customCode:
+            names.add(code.customCode.decode())
+        else:  # small codes live in the deprecated int8 field too; the larger one is right
+            names.add(builtin_names[max(code.builtinCode, code.deprecatedBuiltinCode)])
     return sorted(names)
 
 
-def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=False,
-              verify=True, overwrite=False, sample_inputs=None, output_names=None):
+def flex_ops(path_or_bytes):
+    """Names of the TF ops in a flatbuffer that need the Flex delegate (sorted)."""
+    return [name[len("Flex"):] for name in operators(path_or_bytes) if name.startswith("Flex")]
+
+
+def to_tflite(model, path, *, input_size=None, quantize=None, representative_data=None,
+              int8_io=False, verify=True, overwrite=False, sample_inputs=None,
+              output_names=None):
     """Converts `model` to a TFLite flatbuffer at `path`.
 
     Args:
-        model: a built `keras.Model`.
+        model: a built `keras.Model`, or a model offering ``export_variants``
+            (`MaskRCNN`; see the module docstring).
         path: the `.tflite` file to write (atomically: temp file, then rename).
+        input_size: ``(height, width)`` of the image input: required for a model
+            offering ``export_variants``; for another model, its input's size (or
+            the size to fix where the model leaves it free).
         quantize: None (float32), `"float16"` (float16 weights), `"dynamic"`
             (int8 weights, float activations) or `"int8"` (full integer: int8
             weights and activations, calibrated on `representative_data`).
@@ -122,7 +149,9 @@ def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=F
         int8_io: with `"int8"`, make the input and output tensors int8 too.
         verify: run the flatbuffer in the LiteRT interpreter (`ai-edge-litert`)
             and compare with Keras on `sample_inputs` within `TOLERANCES[quantize]`
-            of the output scale.
+            of the output scale (a detector: its `TOP_DETECTIONS[quantize]` best
+            detections per image matched, boxes IoU >= 0.98, scores and mean mask
+            probabilities within the tolerance).
         overwrite: replace an existing file; refused otherwise.
         sample_inputs: raw inputs for verification (default: 2 random images).
         output_names: names for a non-dict model's outputs.
@@ -138,19 +167,25 @@ def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=F
         raise ValueError(f"Expected quantize in {QUANTIZE_MODES}. Received: quantize={quantize!r}")
     if int8_io and quantize != "int8":
         raise ValueError(f"Expected int8_io only with quantize='int8'. Received: {quantize!r}")
-    representative = None
-    if quantize == "int8":
-        if representative_data is None:
-            raise ValueError(
-                "Expected representative_data (e.g. training images) for quantize='int8'. "
-                "Received: representative_data=None")
-        representative = _representative_dataset(model, representative_data)
+    if quantize == "int8" and representative_data is None:
+        raise ValueError(
+            "Expected representative_data (e.g. training images) for quantize='int8'. "
+            "Received: representative_data=None")
+    if input_size is None and offers_variants(model):
+        raise ValueError(
+            f"Expected input_size=(height, width) for a TFLite export of {model.name!r}: it "
+            "takes images of any size and TFLite needs a fixed one. Received: input_size=None")
+    reference, exported = (serving_models(model, input_size=input_size, builtin_ops=builtin,
+                                          default_only=True)[SIGNATURE_KEY]
+                           for builtin in (False, True))
+    representative = (_representative_dataset(exported, representative_data)
+                      if quantize == "int8" else None)
     if verify:
-        samples = _common.verification_samples(model, sample_inputs)
+        samples = _common.verification_samples(exported, sample_inputs)
     path = os.fspath(path)
     _common.refuse_existing(path, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix="keras_zoo_tflite_") as saved_model_dir:
-        _write_float_saved_model(model, saved_model_dir, output_names)
+        _write_float_saved_model(exported, saved_model_dir, output_names)
         flatbuffer, error = _convert_builtin_first(saved_model_dir, quantize, representative,
                                                    int8_io)
     if error is not None:
@@ -163,7 +198,7 @@ def to_tflite(model, path, *, quantize=None, representative_data=None, int8_io=F
         with open(tmp, "wb") as f:
             f.write(flatbuffer)
         if verify:
-            verify_tflite(tmp, model, samples, quantize=quantize, output_names=output_names)
+            verify_tflite(tmp, reference, samples, quantize=quantize, output_names=output_names)
     return path
 
 
@@ -196,7 +231,8 @@ def run_tflite(path, inputs):
             with their tensor's scale and zero point, int8 outputs dequantized.
 
     Returns:
-        `{output name: float32 np.ndarray}`.
+        `{output name: np.ndarray}`: float outputs (and dequantized int8 ones) as
+        float32, integer outputs (a detector's classes and counts) as they are.
     """
     from ai_edge_litert.interpreter import Interpreter
 
@@ -219,16 +255,21 @@ def run_tflite(path, inputs):
         scale, zero = out_details[name]["quantization"]
         if out_details[name]["dtype"] in (np.int8, np.uint8) and scale:
             value = (value.astype(np.float32) - zero) * scale
-        result[name] = np.asarray(value, np.float32)
+        value = np.asarray(value)
+        result[name] = value.astype(np.float32) if np.issubdtype(value.dtype,
+                                                                 np.floating) else value
     return result
 
 
 def verify_tflite(path, model, inputs, *, quantize=None, output_names=None, tolerance=None):
-    """Compares the flatbuffer's outputs with `model` on raw `inputs` (dict by name).
+    """Compares the flatbuffer's outputs with `model` on raw `inputs` (dict by name):
+    `check_outputs`, detections matched for a detector.
 
-    Returns the max error as a fraction of the output scale.
+    Returns the max error as a fraction of the output scale (a detector: the worst
+    agreement of its matched detections).
     """
     tolerance = TOLERANCES[quantize] if tolerance is None else tolerance
     expected = _common.keras_outputs(model, inputs, output_names)
     got = run_tflite(path, inputs)
-    return _common.check_close(expected, got, tolerance, f"TFLite ({quantize or 'float32'})")
+    return check_outputs(expected, got, tolerance, f"TFLite ({quantize or 'float32'})",
+                         top=TOP_DETECTIONS[quantize])

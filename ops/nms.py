@@ -61,10 +61,13 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
         raise ValueError(
             "Expected boxes [B, N, 4] and scores [B, N]. "
             f"Received: boxes.shape={boxes.shape}, scores.shape={scores.shape}")
-    # Padding candidates (class < 0) score -inf; a finite threshold makes NMS drop them.
+    # Padding candidates (class < 0) score the lowest float32, and a threshold of -inf is
+    # raised to it, so NMS drops them. Not -inf: TF's padded NMS zeroes the scores at or
+    # below the threshold by multiplying them with 0, and -inf * 0 is NaN, which TF and
+    # TFLite sort differently (and neither as the lowest score).
     score_threshold = tf.maximum(tf.cast(score_threshold, tf.float32), tf.float32.min)
     iou_threshold = tf.cast(iou_threshold, tf.float32)  # a tensor: no retrace per value
-    scores_in = tf.where(classes >= 0, scores, -float("inf"))
+    scores_in = tf.where(classes >= 0, scores, tf.float32.min)
     if pre_nms_top_k is not None:
         k = tf.minimum(pre_nms_top_k, tf.shape(scores_in)[1])
         scores_in, top = tf.math.top_k(scores_in, k=k)
@@ -76,7 +79,7 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
     # shifted coordinate is made >= 1: class c covers [1 + c * span, (c + 1) * span].
     low = tf.reduce_min(boxes)
     span = tf.reduce_max(boxes) - low + 1.0
-    offsets = (1.0 - low) + tf.cast(tf.maximum(classes, 0), tf.float32)[..., None] * span
+    offsets = (1.0 - low) + tf.expand_dims(tf.cast(tf.maximum(classes, 0), tf.float32), -1) * span
     # Canonical corners per box (TF would canonicalise by looking at the first box only).
     x1, y1, x2, y2 = tf.unstack(boxes + offsets, num=4, axis=-1)
     shifted = tf.stack([tf.minimum(y1, y2), tf.minimum(x1, x2), tf.maximum(y1, y2),

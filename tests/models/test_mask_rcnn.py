@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from keras_zoo import layers, models
+from keras_zoo.export.detections import match_detections
 from keras_zoo.models.mask_rcnn import (
     BoxHead,
     FeaturePyramid,
@@ -215,6 +216,44 @@ def test_pasted_masks_option():
     x, _ = synthetic_batch()
     out = model.predict(x[:, :48], verbose=0)
     assert out["pasted_masks"].shape == (2, 10, 48, SIZE) and out["pasted_masks"].dtype == bool
+
+
+def test_export_variants_share_the_weights_and_predict_as_the_model(model):
+    variants = model.export_variants()
+    assert list(variants) == ["serving_default", "pasted_masks"]
+    default, pasted = variants.values()
+    assert tuple(default.inputs[0].shape) == (None, None, None, 3)
+    own = {id(w) for w in model.weights}
+    assert all(id(w) in own for v in variants.values() for w in v.weights)  # no copies
+    x, _ = synthetic_batch()
+    outputs = default(x.astype("float32"))
+    assert sorted(outputs) == ["boxes", "classes", "masks", "num_detections", "scores"]
+    assert_outputs_close(model(x), outputs, atol=SAME_GRAPH_ATOL)  # eager: no predict trace
+    assert pasted(x[:, :48].astype("float32"))["pasted_masks"].shape == (2, 10, 48, SIZE)
+
+
+def test_builtin_ops_variant_pools_with_gather_on_copied_heads(model):
+    fixed, = model.export_variants(input_size=(48, SIZE), builtin_ops=True,
+                                   signatures=["serving_default"]).values()
+    assert tuple(fixed.inputs[0].shape) == (None, 48, SIZE, 3)
+    detector = fixed.layers[-1]
+    assert detector.backbone is model.backbone and detector.rpn_head is model.rpn_head
+    for name in ("box_head", "mask_head"):
+        copy, head = getattr(detector, name), getattr(model, name)
+        assert copy is not head and copy.pooler.implementation == "gather"
+        for a, b in zip(copy.weights, head.weights):  # copied: exactly equal
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    x = synthetic_batch()[0][:, :48]
+    # gather and crop_and_resize sample the same points: equal up to float32 rounding of
+    # the bilinear sums; the detections are matched (near-tied scores of the untrained
+    # heads may swap rows)
+    match_detections({k: np.asarray(v) for k, v in model(x).items()},
+                     {k: np.asarray(v) for k, v in fixed(x.astype("float32")).items()},
+                     tolerance=SAME_GRAPH_ATOL, top=model.detections_per_image)
+    with pytest.raises(ValueError, match=r"input_size as \(height, width\)"):
+        model.export_variants(input_size=(48,))
+    with pytest.raises(ValueError, match="signatures among"):
+        model.export_variants(signatures=["stochastic"])
 
 
 def test_bad_arguments_and_inputs(model):

@@ -141,10 +141,14 @@ def test_static_shapes_tf_function_and_mirrored_strategy(mirrored_strategy):
 
 @pytest.mark.filterwarnings("ignore:.*tf.lite.Interpreter is deprecated")
 def test_tflite_builtin_ops_only_matches_tf():
+    """Padding candidates with no score threshold, as the RPN's proposals have them: their
+    scores must not become NaN inside TF's NMS (-inf * 0), which TF and TFLite sort apart."""
     rng = np.random.default_rng(10)
     boxes, scores, classes = random_problem(rng, 1, 40, 3)
+    classes[0, ::4] = -1
     specs = [tf.TensorSpec([1, 40, 4]), tf.TensorSpec([1, 40]), tf.TensorSpec([1, 40], tf.int32)]
-    fn = tf.function(lambda b, s, c: N.batched_nms(b, s, c, max_detections=10),
+    fn = tf.function(lambda b, s, c: N.batched_nms(b, s, c, max_detections=10,
+                                                   score_threshold=-float("inf")),
                      input_signature=specs)
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]  # no Flex delegate
@@ -159,3 +163,5 @@ def test_tflite_builtin_ops_only_matches_tf():
     assert [g.shape for g in got] == [(1, 10, 4), (1, 10), (1, 10), (1,)]
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w.numpy())
+    keep = np_greedy_nms(boxes[0], scores[0], classes[0], 10, 0.5, -np.inf)
+    np.testing.assert_array_equal(want[1].numpy()[0, :len(keep)], scores[0][keep])

@@ -10,6 +10,7 @@ from keras_zoo.models.mask_rcnn.box_head import BoxHead
 from keras_zoo.models.mask_rcnn.fpn_backbone import FPNBackbone
 from keras_zoo.models.mask_rcnn.mask_head import MaskHead
 from keras_zoo.models.mask_rcnn.rpn_head import RPNHead
+from keras_zoo.models.mask_rcnn.serving_variants import serving_variants
 from keras_zoo.models.resnet.variants import NORMALIZATIONS, VARIANTS
 
 # "resnet50_fpn" -> ResNet-50 body + FPN (every ImageNet ResNet of the variants table).
@@ -276,6 +277,16 @@ class MaskRCNN(keras.Model):
             iou_threshold=self.nms_threshold, score_threshold=self.score_threshold,
             pre_nms_top_k=self.detection_pre_nms_top_k)
         return boxes, scores, classes + 1, count  # padding rows: class -1 + 1 = 0
+
+    def export_variants(self, input_size=None, *, builtin_ops=False, signatures=None):
+        """Functional models of this detector for export, by serving signature:
+        ``{"serving_default", "pasted_masks"}`` taking ``images [B, H, W, 3]`` raw
+        pixels, sharing this model's weights (``input_size``, ``builtin_ops`` and
+        ``signatures`` as `serving_variants.serving_variants` documents).
+        ``keras_zoo.export`` calls it: a subclassed model has no ``inputs``.
+        """
+        return serving_variants(self, input_size, builtin_ops=builtin_ops,
+                                signatures=signatures)
 
     # ------------------------------------------------------------------ training
     def _ground_truth(self, y, input_sizes, sizes):
