@@ -4,6 +4,7 @@
     keras-zoo train [MODEL] [options]     train (no MODEL: the quick-start, ResNet-20 on digits)
     keras-zoo evaluate RUN_DIR            test metrics of a run's checkpoint
     keras-zoo export RUN_DIR --format F   SavedModel / TFLite / ONNX (see export_command)
+    keras-zoo predict RUN_DIR IMAGE...    pictures and JSON of a detector's predictions
     keras-zoo search [options]            architecture search (see nas/command.py)
 
 Exit status (`cli_errors` turns each exception into one line on stderr):
@@ -51,6 +52,8 @@ SUBCOMMANDS = {
     "evaluate": Subcommand("test metrics of a run", "keras_zoo.train.evaluate_command"),
     "export": Subcommand("export a run to SavedModel (TF Serving), TFLite or ONNX",
                          "keras_zoo.train.export_command"),
+    "predict": Subcommand("draw a detector run's predictions on images",
+                          "keras_zoo.train.predict_command"),
     "search": Subcommand("neural architecture search (Zoph & Le 2016)",
                          "keras_zoo.train.nas.command"),
 }

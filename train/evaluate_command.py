@@ -1,4 +1,5 @@
-"""``keras-zoo evaluate RUN_DIR``: the test metrics of a run's checkpoint."""
+"""``keras-zoo evaluate RUN_DIR``: the test (or val) metrics of a run's checkpoint; for a
+Mask R-CNN run, COCOeval's bbox and segm tables, its results JSON written in the run."""
 
 
 def add_parser(sub):
@@ -7,14 +8,17 @@ def add_parser(sub):
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--checkpoint", default="last", choices=("last", "best"))
     p.add_argument("--data-dir", help="the dataset's files, if they moved since training")
+    p.add_argument("--split", choices=("val", "test"), help="default: test (a detection "
+                   "dataset without a test split: val)")
     return p
 
 
 def command(args):
-    """Prints ``test <metric>: <value>`` lines."""
+    """Prints the recipe's report: ``test <metric>: <value>`` lines, or COCOeval's tables."""
     from keras_zoo.train import run
 
-    metrics = run.evaluate(args.run_dir, checkpoint=args.checkpoint, data_dir=args.data_dir)
-    for name, value in metrics.items():
-        print(f"test {name}: {value:.4f}")
+    _, _, lines = run.evaluation(args.run_dir, checkpoint=args.checkpoint,
+                                 data_dir=args.data_dir, split=args.split)
+    for line in lines:
+        print(line)
     return 0

@@ -16,8 +16,10 @@ def command(args):
     """Prints one row per model: trainable and all parameters, dataset, recipe."""
     entries = {name: registry.get(name) for name in args.names or registry.MODELS}
     width = max(map(len, entries))
-    print(f"{'model':<{width}}  {'trainable':>12}  {'all params':>12}  dataset  recipe")
+    data = max(len("dataset"), *(len(entry.dataset or "-") for entry in entries.values()))
+    print(f"{'model':<{width}}  {'trainable':>12}  {'all params':>12}  {'dataset':<{data}}  "
+          f"recipe")
     for name, entry in entries.items():
         print(f"{name:<{width}}  {entry.trainable_params:>12,d}  {entry.params:>12,d}  "
-              f"{entry.dataset or '-':<7}  {entry.recipe_name}")
+              f"{entry.dataset or '-':<{data}}  {entry.recipe_name}")
     return 0

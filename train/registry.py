@@ -87,6 +87,15 @@ MODELS = {
     "stochastic-depth-32x4": _swapout(32, 4, "stochastic_depth", 7_408_122, 7_399_130),
     # Jang et al. 2016, Sec. 4.2: categorical VAE, 20 x 10 latents, on binarised images.
     "concrete-vae": ModelEntry("ConcreteVAE", "digits", "concrete_vae", 1_169_881, 1_169_880),
+    # He et al. 2017: Mask R-CNN with FPN, 91 classes (COCO's ids), frozen BN and stem + conv2
+    # (builder()); the recipe trains every stage from scratch, or loads torchvision's weights.
+    "mask-rcnn": ModelEntry("MaskRCNN", "coco", "mask_rcnn", 44_507_633, 44_178_993,
+                            {"backbone": "resnet50_fpn"}),
+    "mask-rcnn-r101": ModelEntry("MaskRCNN", "coco", "mask_rcnn", 63_551_985, 63_118_897,
+                                 {"backbone": "resnet101_fpn"}),
+    # The CPU quick start: ResNet-18-FPN, small heads, on the shipped digits-instances.
+    "mask-rcnn-tiny": ModelEntry("MaskRCNNTiny", "digits-instances", "mask_rcnn_tiny",
+                                 12_481_297, 12_471_697),
 }
 
 

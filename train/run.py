@@ -49,6 +49,7 @@ from keras_zoo.train.run_dir import (
     check_run_dir,
     default_run_dir,
     load_checkpoint,
+    load_model,
     read_config,
 )
 
@@ -64,9 +65,16 @@ class TrainingDiverged(RuntimeError):
 class RunResult:
     run_dir: str
     config: dict
-    test: dict
+    test: dict  # the metrics of the final evaluation, on `split`
     initial_epoch: int
     epochs: int
+    split: str = "test"
+    report: list = dataclasses.field(default_factory=list)  # what the CLI prints of `test`
+
+
+# The command-line flags of the configuration keys that have one (else ``--set KEY=VALUE``).
+OVERRIDE_FLAGS = {"data_files": "--train-annotations/--val-annotations/--test-annotations",
+                  "init": "--init"}
 
 
 def recipe_names():
@@ -74,11 +82,29 @@ def recipe_names():
     return recipes.names()
 
 
+def _override(config, recipe, key, value):
+    """``config[key] = value`` for a key of the recipe's configuration, of its type."""
+    flag = OVERRIDE_FLAGS.get(key, f"--set {key}=...")
+    if key not in config:
+        raise ValueError(f"Expected {flag} only for a recipe with the setting {key!r}; recipe "
+                         f"{recipe.name!r} has {', '.join(sorted(config))}. Received: {key!r}")
+    old = config[key]
+    numbers = (int, float)
+    if old is not None and value is not None and type(old) is not type(value) and not (
+            isinstance(old, numbers) and isinstance(value, numbers)
+            and not isinstance(old, bool) and not isinstance(value, bool)):
+        raise ValueError(f"Expected {flag} to be a {type(old).__name__} like the recipe's "
+                         f"{old!r}. Received: {value!r}")
+    config[key] = value
+
+
 def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=None,
                 batch_size=None, seed=0, validation_split=None, mixed_precision=False,
-                tiny=False, sync_bn=False):
+                tiny=False, sync_bn=False, overrides=None):
     """The run's configuration: the recipe's defaults, then the given overrides
-    (`sync_bn`: synchronised batch normalisation across replicas, ``norm_layer="sync"``).
+    (`sync_bn`: synchronised batch normalisation across replicas, ``norm_layer="sync"``;
+    `overrides`: ``{key: value}`` replacing keys of the recipe's configuration, e.g.
+    ``{"use_roi_align": False}``, of the same type).
 
     Returns ``(entry, recipe, config)`` (a `registry.ModelEntry`, a
     `recipes.Recipe`, a dict). With `model` None, the quick-start: ResNet-20
@@ -92,7 +118,9 @@ def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=
     config["dataset"] = dataset or (entry.dataset if recipe is None else config["dataset"])
     if config["dataset"] is None:
         raise ValueError(f"Expected --dataset for {model} (it has no default dataset): one "
-                         f"of {', '.join(datasets.NAMES)}. Received: dataset=None")
+                         f"of {', '.join(datasets.IMAGE_NAMES)}. Received: dataset=None")
+    for key, value in (overrides or {}).items():
+        _override(config, chosen, key, value)
     for key, value in (("epochs", epochs), ("batch_size", batch_size),
                        ("validation_split", validation_split)):
         if value is not None:
@@ -165,8 +193,8 @@ class _DiscardReplaced(keras.callbacks.Callback):
 
 def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, overwrite=False,
           epochs=None, batch_size=None, seed=0, validation_split=None, strategy="default",
-          mixed_precision=False, jit_compile=None, tiny=False, sync_bn=False, callbacks=(),
-          verbose="auto", log=print):
+          mixed_precision=False, jit_compile=None, tiny=False, sync_bn=False, overrides=None,
+          callbacks=(), verbose="auto", log=print):
     """Trains `model` (a `registry.MODELS` name; None is the quick-start) and
     returns a `RunResult`. See the module docstring for the run directory.
 
@@ -183,7 +211,7 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     entry, chosen, config = make_config(
         model, recipe=recipe, dataset=dataset, data_dir=data_dir, epochs=epochs,
         batch_size=batch_size, seed=seed, validation_split=validation_split,
-        mixed_precision=mixed_precision, tiny=tiny, sync_bn=sync_bn)
+        mixed_precision=mixed_precision, tiny=tiny, sync_bn=sync_bn, overrides=overrides)
     if strategy == "multiworker" and out is None:
         raise ValueError("Expected --out for --strategy multiworker: the same directory on "
                          "every restart, so that the same command resumes. Received: out=None")
@@ -192,6 +220,7 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     distribution = strategies.get_strategy(strategy)
     chief = multiworker.is_chief(distribution)
     data = chosen.load_data(config)
+    config.update(chosen.config_from_data(data))
     keras.utils.set_random_seed(config["seed"])
     inputs = chosen.make_datasets(data, config)
     try:
@@ -222,11 +251,11 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
         run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
                      keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
                      keras.callbacks.TensorBoard(run.join("tensorboard"))]
+        extra = chosen.callbacks(config, has_validation=has_val, data=data)
         # The learning-rate log reads the rate after the recipe's callbacks have set it.
         lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
         fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
-                      callbacks=[nan_guard, *(run_files if chief else ()),
-                                 *chosen.callbacks(config, has_validation=has_val), *lr_log,
+                      callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
                                  *callbacks],
                       verbose=_verbose(verbose))
         if nan_guard.nan_at is not None:
@@ -237,13 +266,14 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
     # moving statistics; the checkpoint holds their mean).
     final = _final_model(net, checkpoint if chief else None)
-    test = chosen.evaluate(final, data, config)
+    split = chosen.evaluated_split(data)
+    test = chosen.evaluate(final, data, config, split=split, out=run.path if chief else None)
     if chief:
         if chosen.export_after_training:
             _export(chosen.artifacts(final), run.join("saved_model"))
-        run.update_status(state="finished", test=test)
+        run.update_status(state="finished", test=test, test_split=split)
     return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,
-                     epochs=n_epochs)
+                     epochs=n_epochs, split=split, report=chosen.report(test, split))
 
 
 def _diverged(run, nan_guard, checkpoint):
@@ -264,10 +294,10 @@ def _final_model(net, checkpoint):
     """The chief's last checkpoint, loaded; on the other workers (which write no run
     files) the trained model, saved to a scratch file and loaded the same way."""
     if checkpoint is not None:
-        return keras.saving.load_model(checkpoint.last_path)
+        return load_model(checkpoint.last_path)
     with tempfile.TemporaryDirectory(prefix="keras-zoo-final-") as scratch:
         net.save(os.path.join(scratch, "final.keras"))
-        return keras.saving.load_model(os.path.join(scratch, "final.keras"))
+        return load_model(os.path.join(scratch, "final.keras"))
 
 
 def _export(artifacts, base):
@@ -279,10 +309,25 @@ def _export(artifacts, base):
                        **artifact.saved_model_kwargs)
 
 
-def evaluate(run_dir, *, checkpoint="last", data_dir=None):
-    """Test metrics (a dict) of the `checkpoint` ("last" or "best") of `run_dir`, as
-    its recipe evaluates them (`data_dir`: the dataset's files, if they moved)."""
+def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None):
+    """Evaluates the `checkpoint` ("last" or "best") of `run_dir` on `split` as its recipe
+    does (`Recipe.evaluated_split`: by default "test", or a detection dataset's val split
+    when it has no test split); `data_dir`: the dataset's files, if they moved. A recipe
+    may write its result files into `run_dir` (Mask R-CNN: ``evaluation/<split>/``).
+
+    Returns:
+        ``(split, metrics dict, report lines)``: the lines are what ``keras-zoo evaluate``
+        prints (`Recipe.report`).
+    """
     config, chosen = read_config(run_dir)
     model = load_checkpoint(run_dir, checkpoint)
     config = {**config, "data_dir": data_dir or config["data_dir"]}
-    return chosen.evaluate(model, chosen.load_data(config), config)
+    data = chosen.load_data(config)
+    split = chosen.evaluated_split(data, split)
+    metrics = chosen.evaluate(model, data, config, split=split, out=os.path.abspath(run_dir))
+    return split, metrics, chosen.report(metrics, split)
+
+
+def evaluate(run_dir, *, checkpoint="last", data_dir=None, split=None):
+    """The metrics (a dict) of `evaluation`."""
+    return evaluation(run_dir, checkpoint=checkpoint, data_dir=data_dir, split=split)[1]

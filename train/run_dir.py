@@ -18,6 +18,7 @@ is a ValueError/FileNotFoundError naming the file and what to do.
 import os
 import shutil
 import time
+import warnings
 
 import keras
 
@@ -178,6 +179,16 @@ def read_config(run_dir, fields=None):
     return config, recipe
 
 
+def load_model(path):
+    """`keras.saving.load_model`, without Keras's warning that a model with its own
+    ``compile`` (MaskRCNN) is left uncompiled: runs load checkpoints to evaluate, predict
+    or export them, never to train on."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`compile\(\)` was not called as part of "
+                                "model loading")
+        return keras.saving.load_model(path)
+
+
 def load_checkpoint(run_dir, checkpoint="last"):
     """The `keras.Model` of ``checkpoints/<checkpoint>.keras`` ("last" or "best")."""
     if checkpoint not in ("last", "best"):
@@ -187,7 +198,7 @@ def load_checkpoint(run_dir, checkpoint="last"):
         raise FileNotFoundError(f"Expected a checkpoint at {path} (written after the first "
                                 f"epoch). Received: run_dir={run_dir!r} has none")
     try:
-        return keras.saving.load_model(path)
+        return load_model(path)
     except Exception as error:  # a truncated zip, a foreign file, a broken weights file
         other = "best" if checkpoint == "last" else "last"
         raise ValueError(f"Expected a Keras checkpoint at {path}. Received: a file that does "

@@ -3,9 +3,12 @@
 Without MODEL, the quick-start: ResNet-20 on scikit-learn's digits (no
 download). Ctrl-C leaves the run resumable: the one line it prints names the
 command that resumes it (the run directory, when ``--out`` was not given).
+``--set KEY=VALUE`` replaces one of the recipe's settings (the value read as
+JSON, else as a string; of the setting's type), e.g. ``--set use_roi_align=false``.
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -47,7 +50,51 @@ def add_parser(sub):
                    help="training images held out for validation: a count (5000: the paper's "
                    "45k/5k) or a fraction in (0, 1)")
     p.add_argument("--tiny", action="store_true", help="the recipe's CPU smoke-test size")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="replace a setting of the recipe (config.json's keys), e.g. "
+                   "use_roi_align=false; repeatable")
+    for split in ("train", "val", "test"):
+        p.add_argument(f"--{split}-annotations", metavar="JSON",
+                       help=f"COCO-format {split} annotations (Mask R-CNN; with "
+                       f"--{split}-images; replaces --data-dir's)")
+        p.add_argument(f"--{split}-images", metavar="DIR", help=f"the {split} images' folder")
+    p.add_argument("--init", nargs=2, metavar=("FORMAT", "PATH"),
+                   help="start from converted weights: 'torchvision FILE.pth' (mask-rcnn: "
+                   "torchvision's maskrcnn_resnet50_fpn, class layers replaced)")
     return p
+
+
+def _value(text):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def overrides(args):
+    """The recipe settings the command line replaces (`run.make_config`'s `overrides`):
+    ``--set`` pairs, the COCO-format files (``data_files``) and ``--init``."""
+    found = {}
+    for pair in args.settings:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"Expected --set KEY=VALUE. Received: --set {pair!r}")
+        found[key] = _value(text)
+    files = {}
+    for split in ("train", "val", "test"):
+        annotations = getattr(args, f"{split}_annotations")
+        images = getattr(args, f"{split}_images")
+        if (annotations is None) != (images is None):
+            raise ValueError(f"Expected --{split}-annotations and --{split}-images together. "
+                             f"Received: only --{split}-"
+                             f"{'annotations' if images is None else 'images'}")
+        if annotations is not None:
+            files[split] = [os.path.abspath(annotations), os.path.abspath(images)]
+    if files:
+        found["data_files"] = files
+    if args.init is not None:
+        found["init"] = [args.init[0], os.path.abspath(args.init[1])]
+    return found
 
 
 def _set_tf_config(args):
@@ -81,15 +128,17 @@ def command(args):
             out=out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
             seed=args.seed, validation_split=split, strategy=args.strategy,
             mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny,
-            sync_bn=args.sync_bn)
+            sync_bn=args.sync_bn, overrides=overrides(args))
     except KeyboardInterrupt:
         again = "the same command" if args.out else f"the same command with --out {out}"
         raise cli_errors.Interrupted(f"run {again} to resume the run in {out}") from None
     except run.TrainingDiverged as error:
         print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
         return cli_errors.FAILED
-    saved = ", saved_model/1/" if os.path.isdir(os.path.join(result.run_dir, "saved_model")) else ""
-    print(f"Run directory: {result.run_dir} (checkpoints/, log.csv, lr.csv, tensorboard/{saved})")
-    for name, value in result.test.items():
-        print(f"test {name}: {value:.4f}")
+    made = ["checkpoints/", "log.csv", "lr.csv", "tensorboard/"] + [
+        f"{name}/" for name in ("saved_model/1", "predictions", f"evaluation/{result.split}")
+        if os.path.isdir(os.path.join(result.run_dir, name))]
+    print(f"Run directory: {result.run_dir} ({', '.join(made)})")
+    for line in result.report:
+        print(line)
     return 0

@@ -136,5 +136,6 @@ def test_every_recipe_implements_the_protocol(name):
                 "validation_split"} <= set(config)
         assert config["epochs"] is not None or config["steps"] is not None
         assert json.loads(json.dumps(config)) == config
-    with pytest.raises(ValueError, match="Expected a recipe in concrete_vae, quickstart"):
+    with pytest.raises(ValueError, match="Expected a recipe in concrete_vae, mask_rcnn, "
+                       "mask_rcnn_tiny, quickstart"):
         recipes.get("nope")

@@ -137,7 +137,8 @@ def test_config_errors_and_defaults():
         run.make_config("resnet20", epochs=0)
     with pytest.raises(ValueError, match="Expected a recipe in .*quickstart"):
         run.make_config("resnet20", recipe="nope")
-    assert run.recipe_names() == ["concrete_vae", "quickstart", "resnet_cifar", "swapout"]
+    assert run.recipe_names() == ["concrete_vae", "mask_rcnn", "mask_rcnn_tiny", "quickstart",
+                                  "resnet_cifar", "swapout"]
     assert run.make_config("resnet20")[2]["norm_layer"] == "batch"
     assert run.make_config("swapout-20x2", sync_bn=True)[2]["norm_layer"] == "sync"
     with pytest.raises(ValueError, match="batch normalisation for --sync-bn. Received: "

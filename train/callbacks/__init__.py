@@ -14,15 +14,17 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 - `LearningRateLog`: ``lr.csv``, one row per update (step, learning rate,
   training error).
 - `TemperatureAnnealing`: Jang et al.'s Concrete temperature schedule.
+- `EvaluateCoco`: COCO AP (bbox, segm) of a detector on a validation split.
 """
 
 from .backup_and_restore import BackupAndRestore
 from .checkpoint import Checkpoint
+from .evaluate_coco import EvaluateCoco
 from .learning_rate_log import LearningRateLog
 from .temperature_annealing import TemperatureAnnealing
 from .terminate_on_nan import TerminateOnNaN
 from .warmup import Warmup
 from .warmup_until_error import WarmupUntilError
 
-__all__ = ["BackupAndRestore", "Checkpoint", "LearningRateLog", "TemperatureAnnealing",
-           "TerminateOnNaN", "Warmup", "WarmupUntilError"]
+__all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "LearningRateLog",
+           "TemperatureAnnealing", "TerminateOnNaN", "Warmup", "WarmupUntilError"]

@@ -11,10 +11,19 @@ downloaded) into an `ImageDataset`; `make_pipeline` batches it for
 validation / test pipelines, and the `Examples` multi-worker training
 shards). Images stay raw uint8 ``[N, H, W, C]``: normalisation is a
 layer inside the model.
+
+Instance segmentation (Mask R-CNN) reads COCO-format datasets instead
+(`COCO_NAMES`): `CocoDataset` (its splits, each a checked `CocoSplit`),
+streamed by `coco_pipeline`; ``"digits-instances"`` is the shipped one
+(`digits_instances`).
 """
 
+from . import coco_pipeline, digits_instances
 from .binarized import BinarizedImages, binarize, load_binarized, make_binarized_pipeline
 from .cifar import load_cifar
+from .coco import CocoImage, CocoSplit
+from .coco_categories import CocoCategories
+from .coco_dataset import CocoDataset
 from .digits import load_digits
 from .examples import Examples
 from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
@@ -23,18 +32,22 @@ from .mnist import load_mnist, parse_idx
 from .pipeline import augment, known_size, make_pipeline
 from .restricted_unpickler import RestrictedUnpickler
 
-NAMES = ("digits", "cifar10", "cifar100", "mnist")
+IMAGE_NAMES = ("digits", "cifar10", "cifar100", "mnist")  # classification: `load`
+COCO_NAMES = ("digits-instances", "coco")  # instance segmentation: `CocoDataset`
+NAMES = IMAGE_NAMES + COCO_NAMES
 
-__all__ = ["AUGMENTATIONS", "NAMES", "Examples", "ImageDataset", "Inputs", "RestrictedUnpickler",
-           "augment", "known_size", "load", "make_pipeline", "parse_idx", "split_validation",
-           "BinarizedImages", "binarize", "load_binarized", "make_binarized_pipeline"]
+__all__ = ["AUGMENTATIONS", "COCO_NAMES", "IMAGE_NAMES", "NAMES", "CocoCategories", "CocoDataset",
+           "CocoImage", "CocoSplit", "Examples", "ImageDataset", "Inputs", "RestrictedUnpickler",
+           "augment", "coco_pipeline", "digits_instances", "known_size", "load", "make_pipeline",
+           "parse_idx", "split_validation", "BinarizedImages", "binarize", "load_binarized",
+           "make_binarized_pipeline"]
 
 
 def load(name, data_dir=None, *, validation_split=0, seed=0):
     """Load dataset `name` into memory.
 
     Args:
-        name: one of `NAMES`.
+        name: one of `IMAGE_NAMES`.
             ``"digits"``: scikit-learn's 1,797 8x8 scans resized to 32x32
             (ships with scikit-learn, takes no `data_dir`); a fixed split,
             the first 1,437 scans train and the last 360 test (see
@@ -63,8 +76,12 @@ def load(name, data_dir=None, *, validation_split=0, seed=0):
         FileNotFoundError: `data_dir` or one of the expected files is missing;
             the message names the files and where to download them.
     """
+    if name in COCO_NAMES:
+        raise ValueError(f"Expected an image-classification dataset, one of {IMAGE_NAMES}. "
+                         f"Received: name={name!r}, a COCO-format instance dataset (train "
+                         f"mask-rcnn, mask-rcnn-r101 or mask-rcnn-tiny on it)")
     if name not in NAMES:
-        raise ValueError(f"Expected a dataset name in {NAMES}. Received: name={name!r}")
+        raise ValueError(f"Expected a dataset name in {IMAGE_NAMES}. Received: name={name!r}")
     if name == "digits":
         if data_dir is not None:
             raise ValueError("Expected no data_dir for 'digits' (it ships with scikit-learn). "

@@ -15,7 +15,7 @@ SIZE = 32
 NUM_TEST = 360  # the last 360 scans (20%); the first 1,437 train
 
 
-def _bilinear_matrix(n_in, n_out):
+def bilinear_matrix(n_in, n_out):
     """[n_out, n_in] weights of 1-D linear interpolation with half-pixel
     centres and edge clamping (``tf.image.resize(method="bilinear")``)."""
     src = np.clip((np.arange(n_out) + 0.5) * n_in / n_out - 0.5, 0, n_in - 1)
@@ -33,8 +33,8 @@ def resize_digits(images, size=SIZE):
 
     Bilinear resize (half-pixel centres), then ``round(v * 255 / 16)``.
     """
-    rows = _bilinear_matrix(images.shape[1], size)
-    cols = _bilinear_matrix(images.shape[2], size)
+    rows = bilinear_matrix(images.shape[1], size)
+    cols = bilinear_matrix(images.shape[2], size)
     resized = np.einsum("ij,njk,lk->nil", rows, images, cols)
     return np.clip(np.rint(resized * (255.0 / 16.0)), 0, 255).astype(np.uint8)[..., None]
 

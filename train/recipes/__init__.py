@@ -12,12 +12,13 @@ registry, `keras_zoo.train.registry`, names each model's recipe module).
 
 import types
 
-from . import concrete_vae, quickstart, resnet_cifar, swapout
+from . import concrete_vae, mask_rcnn, mask_rcnn_tiny, quickstart, resnet_cifar, swapout
 from .artifact import Artifact
 from .recipe import Recipe
 
 RECIPES = {recipe.name: recipe for recipe in (
-    concrete_vae.ConcreteVAERecipe(), quickstart.Quickstart(), resnet_cifar.ResNetCifar(),
+    concrete_vae.ConcreteVAERecipe(), mask_rcnn.MaskRCNNRecipe(),
+    mask_rcnn_tiny.MaskRCNNTinyRecipe(), quickstart.Quickstart(), resnet_cifar.ResNetCifar(),
     swapout.Swapout())}
 
 
@@ -37,5 +38,5 @@ def get(recipe):
     return RECIPES[recipe]
 
 
-__all__ = ["RECIPES", "Artifact", "Recipe", "concrete_vae", "get", "names", "quickstart",
-           "resnet_cifar", "swapout"]
+__all__ = ["RECIPES", "Artifact", "Recipe", "concrete_vae", "get", "mask_rcnn", "mask_rcnn_tiny",
+           "names", "quickstart", "resnet_cifar", "swapout"]

@@ -93,7 +93,7 @@ class ConcreteVAERecipe(Recipe):
                       jit_compile=jit_compile)
         return model
 
-    def callbacks(self, config, *, has_validation):
+    def callbacks(self, config, *, has_validation, data=None):
         return [TemperatureAnnealing(config["initial_temperature"], config["min_temperature"],
                                      config["anneal_rate"], config["anneal_every"])]
 

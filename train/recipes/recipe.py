@@ -31,10 +31,12 @@ class Recipe(abc.ABC):
             --sync-bn``), which the default `build_model` passes to the builder.
 
     Hooks, in the order `run.train` calls them:
-        `get_config`, `load_data`, `make_datasets`, `build_model`,
-        `compile_model`, `callbacks`, then after training `write_artifacts`,
-        `evaluate`, `artifacts`; ``keras-zoo export`` calls `artifacts` and, for
-        int8 TFLite, `calibration_images`.
+        `get_config`, `load_data`, `config_from_data`, `make_datasets`,
+        `build_model`, `compile_model`, `callbacks`, then after training
+        `write_artifacts`, `evaluated_split`, `evaluate`, `artifacts`; ``keras-zoo
+        evaluate`` calls `load_data`, `evaluated_split`, `evaluate` and `report`;
+        ``keras-zoo export`` calls `artifacts` and, for int8 TFLite,
+        `calibration_images`.
 
     A recipe reads no run directory and sets no global seed: `run.train` does
     (see `keras_zoo.train.fit.fit_model` for the training loop itself).
@@ -66,6 +68,11 @@ class Recipe(abc.ABC):
         return datasets.load(config["dataset"], config["data_dir"],
                              validation_split=config["validation_split"], seed=config["seed"])
 
+    def config_from_data(self, data):
+        """Configuration values that come from the data (a detection dataset's category
+        map), recorded in the run's config.json: a dict (default: none)."""
+        return {}
+
     def make_datasets(self, data, config):
         """`datasets.Inputs` of `data`: seeded pipelines over its arrays."""
         validation = None if data.x_val is None else (data.x_val, data.y_val)
@@ -85,19 +92,40 @@ class Recipe(abc.ABC):
     def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):
         """`model.compile(...)` with the recipe's optimizer, loss and metrics."""
 
-    def callbacks(self, config, *, has_validation):
-        """Extra Keras callbacks of the recipe (e.g. a schedule driven by a metric)."""
+    def callbacks(self, config, *, has_validation, data=None):
+        """Extra Keras callbacks of the recipe (e.g. a schedule driven by a metric, or one
+        that evaluates on `data`). They run before the run's checkpoint, CSV and TensorBoard
+        callbacks, so metrics they add to an epoch's logs are recorded."""
         return []
 
     def write_artifacts(self, model, data, config, out):
         """Extra files of a run in its directory `out` (e.g. pictures); returns their paths."""
         return []
 
-    def evaluate(self, model, data, config):
-        """Test metrics (a dict of floats): `model.evaluate` on the test split."""
-        test = self.make_datasets(data, config).test
-        _check_input_shape(model, test, config)
-        return {k: float(v) for k, v in model.evaluate(test, verbose=0, return_dict=True).items()}
+    def evaluated_split(self, data, split=None):
+        """The split `evaluate` tests: `split` ("test" or "val"), by default "test"."""
+        split = split or "test"
+        if split not in ("test", "val"):
+            raise ValueError(f"Expected split 'test' or 'val'. Received: split={split!r}")
+        if split == "val" and data.x_val is None:
+            raise ValueError("Expected a run with a validation split for --split val (train "
+                             "with --validation-split). Received: a run without one")
+        return split
+
+    def evaluate(self, model, data, config, *, split=None, out=None):
+        """Metrics (a dict of floats) of `model` on `split` (`evaluated_split`):
+        `model.evaluate` on its pipeline. `out`: the run directory, where a recipe may
+        write result files (this one writes none)."""
+        split = self.evaluated_split(data, split)
+        inputs = self.make_datasets(data, config)
+        dataset = inputs.test if split == "test" else inputs.validation
+        _check_input_shape(model, dataset, config)
+        return {k: float(v) for k, v in
+                model.evaluate(dataset, verbose=0, return_dict=True).items()}
+
+    def report(self, metrics, split):
+        """The lines the CLI prints for `metrics` of `split`: ``<split> <name>: <value>``."""
+        return [f"{split} {name}: {value:.4f}" for name, value in metrics.items()]
 
     def artifacts(self, model):
         """What the run exports: a list of `Artifact` (default: `model` itself)."""

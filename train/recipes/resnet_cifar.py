@@ -82,7 +82,7 @@ class ResNetCifar(Recipe):
         return common.compile_classifier(model, make_optimizer(config, steps_per_epoch),
                                          jit_compile=jit_compile)
 
-    def callbacks(self, config, *, has_validation):
+    def callbacks(self, config, *, has_validation, data=None):
         """Extra callbacks: "step": `WarmupUntilError` when the model warms up;
         "plateau": its fixed-length `Warmup` and the plateau rule."""
         if config["schedule"] != "plateau":
