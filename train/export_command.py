@@ -3,11 +3,15 @@
     keras-zoo export RUN_DIR --format saved_model   # RUN_DIR/saved_model/<next version>
     keras-zoo export RUN_DIR --format tflite --quantize int8   # RUN_DIR/export/model_int8.tflite
     keras-zoo export RUN_DIR --format onnx --out resnet20.onnx
+    keras-zoo export MASK_RCNN_RUN --format tflite --input-size 800 1216   # a fixed image size
 
 What a run exports is its recipe's `Recipe.artifacts`: one model for a
 classifier; a concrete-vae run exports its encoder and decoder as two
 artifacts (`saved_model/encoder/<v>`, `saved_model/decoder/<v>`;
-`model_encoder.tflite`, ...).
+`model_encoder.tflite`, ...). A detector (mask-rcnn runs) exports a SavedModel
+of dynamic image size with a ``pasted_masks`` signature beside
+``serving_default``, and a TFLite model at the fixed ``--input-size`` (float32,
+float16 or dynamic; int8 and ONNX take classifiers only).
 
 The conversion itself lives in `keras_zoo.export` (any keras.Model); this
 module only reads the run directory (config.json, checkpoints/last.keras)
@@ -29,6 +33,9 @@ def add_parser(sub):
     p.add_argument("--quantize", choices=("float16", "dynamic", "int8"),
                    help="TFLite post-training quantization (int8 calibrates on the run's "
                    "training images)")
+    p.add_argument("--input-size", type=int, nargs=2, metavar=("HEIGHT", "WIDTH"),
+                   help="tflite: the fixed image size (required for a detector, which "
+                   "serves any size as a SavedModel)")
     p.add_argument("--int8-io", action="store_true", help="with --quantize int8: int8 input "
                    "and output tensors")
     p.add_argument("--out", help="saved_model: the model base directory (default "
@@ -59,10 +66,12 @@ def _file_path(run_dir, out, suffix):
 
 
 def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, version=None,
-               checkpoint="last", data_dir=None, verify=True, overwrite=False):
+               checkpoint="last", data_dir=None, verify=True, overwrite=False,
+               input_size=None):
     """Exports `run_dir`'s checkpoint; returns the list of artifact paths, one per
     artifact of the run (its recipe's `Recipe.artifacts`, see the module docstring)."""
     from keras_zoo import export
+    from keras_zoo.export.variants import offers_variants
     from keras_zoo.train.run_dir import load_checkpoint, read_config
 
     if format not in FORMATS:
@@ -73,10 +82,18 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
     if version is not None and format != "saved_model":
         raise ValueError(f"Expected --version only with --format saved_model. Received: "
                          f"format={format!r}, version={version!r}")
+    if input_size is not None and format != "tflite":
+        raise ValueError(f"Expected --input-size only with --format tflite. Received: "
+                         f"format={format!r}, input_size={tuple(input_size)}")
     config, recipe = read_config(run_dir, fields=("dataset",) if quantize == "int8" else ())
     model = load_checkpoint(run_dir, checkpoint)
     artifacts = recipe.artifacts(model)
-    if len(artifacts) > 1 and (quantize == "int8" or format == "onnx"):
+    detector = any(offers_variants(a.model) for a in artifacts)
+    if format == "tflite" and detector and input_size is None:
+        raise ValueError(f"Expected --input-size HEIGHT WIDTH for a TFLite export of a "
+                         f"{type(model).__name__} run: TFLite needs a fixed image size (e.g. "
+                         f"--input-size 800 1216). Received: no --input-size")
+    if (len(artifacts) > 1 or detector) and (quantize == "int8" or format == "onnx"):
         raise ValueError(f"Expected a classifier run for --format onnx or --quantize int8 "
                          f"(they calibrate or check on raw images). Received: a "
                          f"{type(model).__name__} run; use saved_model or float tflite")
@@ -104,7 +121,8 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
             suffix = f"{tag}_{quantize}.tflite" if quantize else f"{tag}.tflite"
             paths.append(export.to_tflite(part, _file_path(run_dir, out, suffix),
                                           quantize=quantize, representative_data=representative,
-                                          int8_io=int8_io, verify=verify, overwrite=overwrite))
+                                          int8_io=int8_io, verify=verify, overwrite=overwrite,
+                                          input_size=input_size))
     return paths
 
 
@@ -117,7 +135,8 @@ def command(args):
         paths = export_run(args.run_dir, format=args.format, quantize=args.quantize,
                           int8_io=args.int8_io, out=args.out, version=args.version,
                           checkpoint=args.checkpoint, data_dir=args.data_dir,
-                          verify=args.verify, overwrite=args.overwrite)
+                          verify=args.verify, overwrite=args.overwrite,
+                          input_size=args.input_size)
     except ImportError as error:  # the onnx extra is missing
         raise ValueError(f"Expected the packages of the 'onnx' extra. Received: {error}") from None
     except ExportVerificationError as error:

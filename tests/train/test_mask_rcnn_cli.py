@@ -1,6 +1,7 @@
 """``keras-zoo train mask-rcnn-tiny`` (the detection quick start, on a small digits-instances
 cache) as a subprocess, as a user runs it; ``keras-zoo evaluate`` and ``keras-zoo predict`` on
-its run (in process: `cli.main`, sparing TensorFlow's start-up); the run directory's files;
+its run (in process: `cli.main`, sparing TensorFlow's start-up); `keras-zoo export` of it to a
+SavedModel and a builtin-ops TFLite model; the run directory's files;
 bad inputs as one line and exit status 2."""
 
 import csv
@@ -152,3 +153,29 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
     assert "Expected RUN_DIR to be a keras-zoo run directory" in _one_line(
         capsys, ["predict", tmp_path, images + "/001.png", "--out", tmp_path / "p"])
     assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_export_serves_the_run_as_saved_model_and_builtin_tflite(trained, tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(trained[0], out)
+    assert "Expected --input-size HEIGHT WIDTH for a TFLite export of a MaskRCNN" in _one_line(
+        capsys, ["export", str(out), "--format", "tflite"])
+    assert "Expected a classifier run for --format onnx" in _one_line(
+        capsys, ["export", str(out), "--format", "onnx"])
+    assert "Expected --input-size only with --format tflite" in _one_line(
+        capsys, ["export", str(out), "--format", "saved_model", "--input-size", "96", "128"])
+    assert not (out / "saved_model").exists() and not (out / "export").exists()
+
+    assert cli.main(["export", str(out), "--format", "saved_model"]) == 0  # verified export
+    served = tf.saved_model.load(str(out / "saved_model" / "1"))
+    assert sorted(served.signatures) == ["pasted_masks", "serving_default"]
+    image = tf.constant(np.zeros((1, 96, 128, 3), np.uint8))  # any size: the model resizes
+    outputs = served.signatures["serving_default"](images=image)
+    assert sorted(outputs) == ["boxes", "classes", "masks", "num_detections", "scores"]
+    assert outputs["masks"].shape[2:] == (28, 28)
+
+    assert cli.main(["export", str(out), "--format", "tflite", "--input-size", "96", "128"]) == 0
+    from keras_zoo.export import tflite
+
+    assert tflite.flex_ops(str(out / "export" / "model.tflite")) == []
+    assert f"Exported tflite: {out / 'export' / 'model.tflite'}" in capsys.readouterr().out
