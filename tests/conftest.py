@@ -38,6 +38,12 @@ def pytest_report_header(config):
     return f"cpu: {cpu.describe()}"
 
 
+def pytest_terminal_summary(terminalreporter):
+    """The CPU again after the results: `pytest -q` leaves out the session header."""
+    if terminalreporter.verbosity < 0:
+        terminalreporter.write_line(pytest_report_header(terminalreporter.config))
+
+
 @pytest.fixture(autouse=True)
 def _seeded_and_clean(request):
     """Seeds every test; clears the Keras session after it, except for tests marked
