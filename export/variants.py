@@ -13,22 +13,15 @@ when None) with a ``serving_default`` entry, as
 
 import keras
 
+from keras_zoo.checks import image_size
+
 SIGNATURE_KEY = "serving_default"
-
-
-def _check_input_size(input_size):
-    size = tuple(input_size) if isinstance(input_size, (list, tuple)) else ()
-    if len(size) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
-                                 for d in size):
-        raise ValueError("Expected input_size as (height, width), two positive ints. "
-                         f"Received: input_size={input_size!r}")
-    return size
 
 
 def _with_input_size(model, input_size):
     """`model` at a fixed image size: itself when its input has that size, a functional
     model around it when its input leaves height and width free."""
-    height, width = _check_input_size(input_size)
+    height, width = image_size("input_size", input_size)
     inputs = getattr(model, "inputs", None) or []
     if len(inputs) != 1 or len(inputs[0].shape) != 4:
         raise ValueError("Expected a model with one image input [B, H, W, C] for input_size. "

@@ -25,6 +25,8 @@ of batched matmuls (no CropAndResize, no gather of sample points). Boxes are flo
 
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 MASK_SIZE = 28  # Mask R-CNN Sec. 3.1 (FPN mask head output, m = 28)
 MASK_THRESHOLD = 0.5  # Mask R-CNN Sec. 3.1: binarise at 0.5
 
@@ -238,8 +240,7 @@ def crop_box_masks(masks, mask_boxes, rois, output_size=MASK_SIZE, *, sampling_r
         ``[..., m_h, m_w]`` float32.
     """
     out_h, out_w = (output_size, output_size) if isinstance(output_size, int) else output_size
-    if sampling_ratio < 1:
-        raise ValueError(f"Expected sampling_ratio >= 1. Received: sampling_ratio={sampling_ratio}")
+    positive_int("sampling_ratio", sampling_ratio)
     masks = tf.cast(tf.convert_to_tensor(masks), tf.float32)
     rx1, ry1, rx2, ry2 = tf.unstack(tf.convert_to_tensor(rois, tf.float32), num=4, axis=-1)
     gx1, gy1, gx2, gy2 = tf.unstack(tf.convert_to_tensor(mask_boxes, tf.float32), num=4,

@@ -21,6 +21,8 @@ the seed if that matters.
 
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 from . import boxes as box_ops
 from .seeds import stateless_seed
 
@@ -170,8 +172,7 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
         raise ValueError(
             "Expected positive_fraction in [0, 1]. "
             f"Received: positive_fraction={positive_fraction}")
-    if num_samples < 1:
-        raise ValueError(f"Expected num_samples >= 1. Received: num_samples={num_samples}")
+    positive_int("num_samples", num_samples)
     labels = tf.convert_to_tensor(labels, tf.int32)
     shape = tf.shape(labels)
     keys = _uniform_keys(shape, seed)

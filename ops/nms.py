@@ -23,6 +23,8 @@ a box is suppressed at ``IoU >= iou_threshold`` (torchvision: ``>``), and IoU ha
 
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 # Mask R-CNN inference (He et al. 2017 Sec. 3.1; detectron2 / torchvision defaults):
 # per-class NMS at IoU 0.5, score threshold 0.05, at most 100 detections per image.
 DEFAULT_IOU_THRESHOLD = 0.5
@@ -52,8 +54,7 @@ def batched_nms(boxes, scores, classes, *, max_detections=DEFAULT_MAX_DETECTIONS
         decreasing score. Rows past ``num_valid`` are padding: box 0, score 0,
         class -1.
     """
-    if max_detections < 1:
-        raise ValueError(f"Expected max_detections >= 1. Received: max_detections={max_detections}")
+    positive_int("max_detections", max_detections)
     boxes = tf.convert_to_tensor(boxes, tf.float32)
     scores = tf.convert_to_tensor(scores, tf.float32)
     classes = tf.cast(classes, tf.int32)

@@ -53,26 +53,14 @@ size); it agrees with the gather path to ~1e-6 relative, except, on the padded
 
 import tensorflow as tf
 
+from keras_zoo.checks import size_pair
+
 IMPLEMENTATIONS = ("crop_and_resize", "gather")
-
-
-def size_pair(value, name):
-    """`(h, w)` from an int or a pair of positive ints; ValueError naming `name` otherwise."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value, value)
-    try:
-        pair = tuple(int(v) for v in value)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or min(pair) < 1 or any(p != v for p, v in zip(pair, value)):
-        raise ValueError(f"Expected {name} to be a positive int or a pair of positive ints. "
-                         f"Received: {name}={value!r}")
-    return pair
 
 
 def check_roi_args(features, boxes, output_size):
     """Validates ranks; returns `(out_h, out_w)`. Shared with roi_pool."""
-    out_hw = size_pair(output_size, "output_size")
+    out_hw = size_pair("output_size", output_size)
     if features.shape.rank != 4:
         raise ValueError("Expected features of shape [N, H, W, C]. "
                          f"Received: features.shape={features.shape}")

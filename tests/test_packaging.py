@@ -14,9 +14,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGE_DIRS = {"keras_zoo": "keras_zoo", "ops": "keras_zoo.ops", "train": "keras_zoo.train",
                 "export": "keras_zoo.export"}
 KERAS = ("keras", "tf_keras", "tensorflow.keras")
-# DESIGN.md: keras_zoo.ops <- layers <- models <- train -> export. What each room must
-# not import (a name or any module below it).
+# DESIGN.md: keras_zoo.ops <- layers <- models <- train -> export, and under all of them
+# keras_zoo.checks (argument checks every room may import). What each room must not
+# import (a name or any module below it).
+ROOMS = ("keras_zoo.ops", "keras_zoo.layers", "keras_zoo.models", "keras_zoo.train",
+         "keras_zoo.export")
 FORBIDDEN = {
+    "keras_zoo.checks": KERAS + ("tensorflow", "numpy") + ROOMS,
     "keras_zoo.ops": KERAS + ("keras_zoo.layers", "keras_zoo.models", "keras_zoo.train",
                               "keras_zoo.export"),
     "keras_zoo.layers": ("keras_zoo.models", "keras_zoo.train", "keras_zoo.export"),
@@ -108,7 +112,7 @@ def test_import_parser_sees_every_form():
 def test_imports_point_one_way():
     """ops imports neither keras nor an upper room; layers not models/train/export;
     models not train/export; export not train/models/layers; keras_zoo/__init__ not
-    train/export (DESIGN.md)."""
+    train/export; keras_zoo.checks nothing of keras_zoo, Keras or TensorFlow (DESIGN.md)."""
     offenders, checked = [], 0
     for top in ("keras_zoo", "ops", "export"):
         for dirpath, _, files in os.walk(os.path.join(ROOT, top)):

@@ -15,6 +15,7 @@ the injected merge and normalisation, padding, config) is written once here.
 import keras
 from keras import ops
 
+from keras_zoo.checks import positive_int
 from keras_zoo.layers.norm_layer import check_norm_layer, get_norm_layer
 
 SHORTCUTS = ("projection", "zero_pad", "none")
@@ -38,11 +39,8 @@ class ResidualBlock(keras.layers.Layer):
                  norm_layer="batch", bn_epsilon=1e-5, bn_momentum=0.9,
                  kernel_initializer="he_normal", kernel_regularizer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
-            raise ValueError(
-                f"Expected `filters` to be a positive int. Received: filters={filters!r}")
-        if not isinstance(stride, int) or isinstance(stride, bool) or stride < 1:
-            raise ValueError(f"Expected `stride` to be a positive int. Received: stride={stride!r}")
+        positive_int("filters", filters)
+        positive_int("stride", stride)
         if shortcut not in SHORTCUTS:
             raise ValueError(f"Expected `shortcut` to be one of {SHORTCUTS}. "
                              f"Received: shortcut={shortcut!r}")

@@ -4,7 +4,8 @@ box_indices]` inputs. Private: the public names are the two layers."""
 
 import keras
 
-from keras_zoo.ops.roi_align import IMPLEMENTATIONS, size_pair
+from keras_zoo.checks import size_pair
+from keras_zoo.ops.roi_align import IMPLEMENTATIONS
 
 
 def split_roi_inputs(inputs, name):
@@ -27,7 +28,7 @@ class RoILayer(keras.layers.Layer):
 
     def __init__(self, output_size, *, sampling_ratio, aligned, implementation, **kwargs):
         super().__init__(**kwargs)
-        size_pair(output_size, "output_size")
+        size_pair("output_size", output_size)
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(f"Expected implementation to be one of {IMPLEMENTATIONS}. "
                              f"Received: implementation={implementation!r}")
@@ -37,7 +38,7 @@ class RoILayer(keras.layers.Layer):
         self.implementation = implementation
 
     def _pooled_shape(self, num_boxes, channels):
-        out_h, out_w = size_pair(self.output_size, "output_size")
+        out_h, out_w = size_pair("output_size", self.output_size)
         return (num_boxes, out_h, out_w, channels)
 
     def get_config(self):

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_zoo.checks import positive_int
 from keras_zoo.layers._residual import ResidualBlock
 
 STRIDE_ON = ("3x3", "1x1")
@@ -52,9 +53,7 @@ class BottleneckBlock(ResidualBlock):
         if stride_on not in STRIDE_ON:
             raise ValueError(f"Expected `stride_on` to be one of {STRIDE_ON}. "
                              f"Received: stride_on={stride_on!r}")
-        if not isinstance(expansion, int) or isinstance(expansion, bool) or expansion < 1:
-            raise ValueError(
-                f"Expected `expansion` to be a positive int. Received: expansion={expansion!r}")
+        positive_int("expansion", expansion)
         super().__init__(
             filters, stride=stride, preact=preact, shortcut=shortcut, merge=merge,
             norm_layer=norm_layer, bn_epsilon=bn_epsilon, bn_momentum=bn_momentum,

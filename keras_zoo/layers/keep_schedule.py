@@ -1,5 +1,6 @@
 """Keep-probability schedules over the residual blocks of a network."""
 
+from keras_zoo.checks import positive_int
 from keras_zoo.layers import _stochastic
 
 SCHEDULES = ("linear", "uniform")
@@ -29,9 +30,7 @@ def keep_schedule(num_blocks, final=0.5, *, schedule="linear"):
     >>> keep_schedule(5, 0.5)
     [1.0, 0.875, 0.75, 0.625, 0.5]
     """
-    if isinstance(num_blocks, bool) or not isinstance(num_blocks, int) or num_blocks < 1:
-        raise ValueError(
-            f"Expected `num_blocks` to be a positive int. Received: num_blocks={num_blocks!r}")
+    positive_int("num_blocks", num_blocks)
     final = _stochastic.check_probability("final", final)
     if schedule not in SCHEDULES:
         raise ValueError(

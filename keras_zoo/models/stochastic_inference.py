@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
 from keras_zoo.layers.walk_layers import walk_layers
 from keras_zoo.ops import averaging
 
@@ -111,8 +112,7 @@ def stochastic_predict(model, x, num_samples=30, *, batch_size=32, from_logits=F
     """
     x = np.asarray(x)
     averaging.check_num_samples(int(num_samples))
-    if batch_size < 1:
-        raise ValueError(f"Expected `batch_size` >= 1. Received: batch_size={batch_size}")
+    positive_int("batch_size", batch_size)
     fn = tf.function(
         lambda images, n: sampled_probabilities(model, images, n, from_logits=from_logits,
                                                 max_batch_size=max_batch_size),

@@ -250,7 +250,7 @@ def test_builtin_ops_variant_pools_with_gather_on_copied_heads(model):
     match_detections({k: np.asarray(v) for k, v in model(x).items()},
                      {k: np.asarray(v) for k, v in fixed(x.astype("float32")).items()},
                      tolerance=SAME_GRAPH_ATOL, top=model.detections_per_image)
-    with pytest.raises(ValueError, match=r"input_size as \(height, width\)"):
+    with pytest.raises(ValueError, match=r"input_size` as \(height, width\)"):
         model.export_variants(input_size=(48,))
     with pytest.raises(ValueError, match="signatures among"):
         model.export_variants(signatures=["stochastic"])

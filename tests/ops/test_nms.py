@@ -116,7 +116,7 @@ def test_pre_nms_top_k_and_multiclass():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="max_detections >= 1"):
+    with pytest.raises(ValueError, match="`max_detections` to be a positive int"):
         N.batched_nms(np.zeros((1, 2, 4)), np.zeros((1, 2)), np.zeros((1, 2)), max_detections=0)
     with pytest.raises(ValueError, match=r"boxes \[B, N, 4\]"):
         N.batched_nms(np.zeros((2, 4)), np.zeros((2,)), np.zeros((2,)))

@@ -103,7 +103,7 @@ def test_bad_arguments():
     for kwargs, match in [
         (dict(x=np.zeros((4, 32, 32), np.uint8)), "x a NumPy array \\[N, H, W, C\\]"),
         (dict(y=np.zeros(3)), "y of shape \\[4\\] \\(one label per image\\). Received"),
-        (dict(batch_size=0), "batch_size a positive int. Received: batch_size=0"),
+        (dict(batch_size=0), "`batch_size` to be a positive int. Received: batch_size=0"),
         (dict(augmentation="flip"), "augmentation in \\('none', 'cifar', 'shift'\\)"),
         (dict(pad=-1), "pad a non-negative int or None. Received: pad=-1"),
     ]:

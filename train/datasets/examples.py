@@ -4,6 +4,8 @@ import dataclasses
 
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 from .image_dataset import AUGMENTATIONS
 from .pipeline import known_size
 
@@ -39,10 +41,7 @@ class Examples:
         if self.augmentation not in AUGMENTATIONS:
             raise ValueError(f"Expected augmentation in {AUGMENTATIONS}. "
                              f"Received: augmentation={self.augmentation!r}")
-        if isinstance(self.batch_size, bool) or int(self.batch_size) != self.batch_size \
-                or self.batch_size < 1:
-            raise ValueError(f"Expected batch_size a positive int. "
-                             f"Received: batch_size={self.batch_size!r}")
+        positive_int("batch_size", self.batch_size)
 
     def dataset(self):
         """`source` as a `tf.data.Dataset` of single examples."""

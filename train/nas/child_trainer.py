@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 
+from keras_zoo.checks import positive_int
 from keras_zoo.models.nas import Architecture, build_child
 from keras_zoo.train import datasets
 from keras_zoo.train.fit import fit_model
@@ -52,8 +53,7 @@ class ChildTrainer:
                              "validation_split=...")
         for name, value in (("epochs", epochs), ("batch_size", batch_size),
                             ("last_epochs", last_epochs)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected {name} a positive int. Received: {name}={value!r}")
+            positive_int(name, value)
         self.data = data
         self.epochs = epochs
         self.batch_size = batch_size

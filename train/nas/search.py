@@ -1,9 +1,9 @@
 """`search`: the architecture-search loop of Zoph & Le 2016 (arXiv:1611.01578), Sec. 3."""
 
-import numbers
 
 import numpy as np
 
+from keras_zoo.checks import positive_int
 from keras_zoo.models.nas import Architecture, Controller, SearchSpace
 from keras_zoo.train.nas import presets
 from keras_zoo.train.nas.executors import InProcessExecutor
@@ -19,9 +19,7 @@ def _settings(preset, overrides):
         raise ValueError(f"Expected algorithm in {ALGORITHMS + ('random',)}. "
                          f"Received: algorithm={settings['algorithm']!r}")
     for key in ("children_per_update", "ppo_epochs", "controller_units", "controller_layers"):
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"Expected {key} a positive int. Received: {key}={value!r}")
+        positive_int(key, settings[key])
     for key in ("learning_rate", "ppo_clip"):
         if not settings[key] > 0:
             raise ValueError(f"Expected {key} > 0. Received: {key}={settings[key]!r}")
@@ -120,8 +118,7 @@ def search(space, evaluate, *, trials, seed=None, out_dir=None, preset="default"
     """
     if not isinstance(space, SearchSpace):
         raise ValueError(f"Expected space a SearchSpace. Received: {type(space).__name__}")
-    if isinstance(trials, bool) or not isinstance(trials, numbers.Integral) or trials < 1:
-        raise ValueError(f"Expected trials a positive int. Received: trials={trials!r}")
+    positive_int("trials", trials)
     settings = _settings(preset, {
         "algorithm": algorithm, "learning_rate": learning_rate,
         "children_per_update": children_per_update, "baseline_decay": baseline_decay,

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class FeaturePyramid(keras.layers.Layer):
@@ -38,9 +40,7 @@ class FeaturePyramid(keras.layers.Layer):
 
     def __init__(self, channels=256, extra_level=True, kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(channels, int) or isinstance(channels, bool) or channels < 1:
-            raise ValueError("Expected channels to be a positive int. "
-                             f"Received: channels={channels!r}")
+        positive_int("channels", channels)
         self.channels = channels
         self.extra_level = bool(extra_level)
         if kernel_initializer is None:

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class RPNHead(keras.layers.Layer):
@@ -36,9 +38,7 @@ class RPNHead(keras.layers.Layer):
 
     def __init__(self, num_anchors=3, kernel_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_anchors, int) or num_anchors < 1:
-            raise ValueError(f"Expected num_anchors to be a positive int. "
-                             f"Received: num_anchors={num_anchors!r}")
+        positive_int("num_anchors", num_anchors)
         self.num_anchors = num_anchors
         if kernel_initializer is None:
             kernel_initializer = keras.initializers.RandomNormal(stddev=0.01)

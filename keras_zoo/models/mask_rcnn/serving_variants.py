@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_zoo.checks import image_size
+
 # Serving signature -> whether it adds `pasted_masks` (the model's `paste_masks` option).
 SIGNATURES = {"serving_default": False, "pasted_masks": True}
 PARTS = ("backbone", "rpn_head", "box_head", "mask_head")
@@ -10,12 +12,7 @@ PARTS = ("backbone", "rpn_head", "box_head", "mask_head")
 def _input_shape(input_size):
     if input_size is None:
         return (None, None, 3)
-    size = tuple(input_size) if isinstance(input_size, (list, tuple)) else ()
-    if len(size) != 2 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
-                                 for d in size):
-        raise ValueError("Expected input_size as (height, width), two positive ints. "
-                         f"Received: input_size={input_size!r}")
-    return (*size, 3)
+    return (*image_size("input_size", input_size), 3)
 
 
 def _gather_copy(head):

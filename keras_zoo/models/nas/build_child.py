@@ -5,6 +5,7 @@ import math
 import keras
 
 from keras_zoo import layers
+from keras_zoo.checks import positive_ints
 from keras_zoo.models.nas.architecture import Architecture
 
 BN_MOMENTUM = 0.9  # moving statistics settle within the few hundred steps a child trains
@@ -59,7 +60,7 @@ def build_child(arch, input_shape, num_classes, *, seed=None, name="child"):
     """
     if not isinstance(arch, Architecture):
         raise ValueError(f"Expected an Architecture. Received: {type(arch).__name__}")
-    if len(input_shape) != 3 or any(not isinstance(d, int) or d < 1 for d in input_shape):
+    if len(positive_ints("input_shape", input_shape)) != 3:
         raise ValueError(f"Expected input_shape (H, W, C) of positive ints. "
                          f"Received: input_shape={input_shape!r}")
 

@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_zoo.checks import positive_int
 from keras_zoo.models.nas.search_space import SearchSpace
 
 INIT_SCALE = 0.08  # Sec. 4.1: "weights are initialized uniformly between -0.08 and 0.08"
@@ -59,9 +60,8 @@ class Controller(keras.Model):
             space = SearchSpace.from_config(space)
         if not isinstance(space, SearchSpace):
             raise ValueError(f"Expected space a SearchSpace. Received: {type(space).__name__}")
-        for name, value in (("units", units), ("num_lstm_layers", num_lstm_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected {name} a positive int. Received: {name}={value!r}")
+        positive_int("units", units)
+        positive_int("num_lstm_layers", num_lstm_layers)
         self.space = space
         self.units = units
         self.num_lstm_layers = num_lstm_layers

@@ -2,6 +2,8 @@
 
 import dataclasses
 
+from keras_zoo.checks import positive_int
+
 
 @dataclasses.dataclass(frozen=True)
 class LayerSpec:
@@ -26,9 +28,7 @@ class LayerSpec:
 
     def __post_init__(self):
         for name in ("filter_height", "filter_width", "num_filters", "stride"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected {name} a positive int. Received: {name}={value!r}")
+            positive_int(name, getattr(self, name))
         inputs = tuple(self.inputs)
         if any(isinstance(j, bool) or not isinstance(j, int) or j < 0 for j in inputs) or \
                 list(inputs) != sorted(set(inputs)):

@@ -6,6 +6,7 @@ import typing
 import keras
 import numpy as np
 
+from keras_zoo.checks import positive_int
 from keras_zoo.models.nas.architecture import Architecture
 from keras_zoo.models.nas.layer_spec import LayerSpec
 
@@ -78,10 +79,7 @@ class SearchSpace:
     skip_connections: bool = True
 
     def __post_init__(self):
-        if isinstance(self.num_layers, bool) or not isinstance(self.num_layers, int) \
-                or self.num_layers < 1:
-            raise ValueError(f"Expected num_layers a positive int. "
-                             f"Received: num_layers={self.num_layers!r}")
+        positive_int("num_layers", self.num_layers)
         for name in ("filter_heights", "filter_widths", "num_filters"):
             object.__setattr__(self, name, _choices(name, getattr(self, name)))
         if self.strides is not None:

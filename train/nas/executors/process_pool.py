@@ -5,6 +5,7 @@ import multiprocessing
 import time
 from concurrent.futures.process import BrokenProcessPool
 
+from keras_zoo.checks import positive_int
 from keras_zoo.train.nas.executors.child_run import failure, run_child
 
 _EVALUATE = None  # the worker process's evaluate, set once by _init_worker
@@ -36,8 +37,7 @@ class ProcessPoolExecutor:
     """
 
     def __init__(self, workers=2):
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"Expected workers a positive int. Received: workers={workers!r}")
+        positive_int("workers", workers)
         self.workers = workers
         self._pool = None
         self._evaluate = None
