@@ -33,23 +33,30 @@ def positive_ints(name, values):
     return tuple(int(v) for v in items)
 
 
+def _pair(value):
+    """`(int, int)` of a pair of positive integers, or None."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            is_int(v) and v >= 1 for v in value):
+        return int(value[0]), int(value[1])
+    return None
+
+
 def size_pair(name, value):
     """`(height, width)` from an int or a pair of positive ints (an output size)."""
-    pair = (value, value) if is_int(value) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(
-            is_int(v) and v >= 1 for v in pair):
+    pair = _pair((value, value) if is_int(value) else value)
+    if pair is None:
         raise ValueError(f"Expected `{name}` to be a positive int or a pair of positive ints. "
                          f"Received: {name}={value!r}")
-    return int(pair[0]), int(pair[1])
+    return pair
 
 
 def image_size(name, value):
     """`(height, width)` from a pair of positive ints (an image size; no single int)."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(
-            is_int(v) and v >= 1 for v in value):
+    pair = _pair(value)
+    if pair is None:
         raise ValueError(f"Expected `{name}` as (height, width), two positive ints. "
                          f"Received: {name}={value!r}")
-    return int(value[0]), int(value[1])
+    return pair
 
 
 def fraction(name, value):

@@ -1,12 +1,12 @@
 """Instance-mask ops: mask targets per RoI and pasting predicted masks.
 
-- :func:`crop_and_resize_masks` / :func:`mask_targets`: the Mask R-CNN mask target
+- :func:`crop_and_resize_masks`: the Mask R-CNN mask target
   (He et al. 2017, Sec. 3: "the intersection between an RoI and its associated
   ground-truth mask"), an ``m x m`` (28x28) crop of the binary ground-truth mask
   resampled as detectron2's ``BitMasks.crop_and_resize`` does: RoIAlign with
   ``aligned=True``, spatial scale 1, adaptive sampling (``ceil(roi / m)`` points
   per bin and axis), then ``>= 0.5``.
-- :func:`box_mask_targets`: the same targets from ground-truth masks stored cropped
+- :func:`crop_box_masks`: the same targets from ground-truth masks stored cropped
   to their boxes at a fixed size (``[B, G, M, M]``), the form Mask R-CNN trains on.
 - :func:`paste_masks`: the inverse at inference (Sec. 3.1: "the m x m floating-number
   mask output is then resized to the RoI size, and binarized at a threshold of
@@ -108,30 +108,6 @@ def crop_and_resize_masks(masks, boxes, box_indices, output_size=MASK_SIZE, *,
     return tf.cast(crops >= threshold, tf.float32)
 
 
-def mask_targets(gt_masks, rois, matched, output_size=MASK_SIZE, *, sampling_ratio=0,
-                 threshold=MASK_THRESHOLD):
-    """Batched mask targets: crop of ``gt_masks[b, matched[b, r]]`` to ``rois[b, r]``.
-
-    Args:
-        gt_masks: ``[B, G, H, W]`` padded ground-truth masks (bool/uint8/float).
-        rois: ``[B, R, 4]`` float32 ``xyxy`` (usually the positive sampled RoIs).
-        matched: ``[B, R]`` int ground-truth index of each RoI (``ops.matching``).
-        output_size, sampling_ratio, threshold: see :func:`crop_and_resize_masks`.
-
-    Returns:
-        ``[B, R, m_h, m_w]`` float32 targets in {0, 1}.
-    """
-    gt_masks = tf.convert_to_tensor(gt_masks)
-    shape = tf.shape(gt_masks)
-    num_rois = tf.shape(rois)[1]
-    flat_masks = tf.reshape(gt_masks, tf.concat([[-1], shape[2:]], 0))
-    flat_idx = tf.cast(matched, tf.int32) + tf.range(shape[0])[:, None] * shape[1]
-    crops = crop_and_resize_masks(flat_masks, tf.reshape(rois, [-1, 4]),
-                                  tf.reshape(flat_idx, [-1]), output_size,
-                                  sampling_ratio=sampling_ratio, threshold=threshold)
-    return tf.reshape(crops, tf.concat([[shape[0], num_rois], tf.shape(crops)[1:]], 0))
-
-
 def _interpolation_weights(u, mask_len):
     """Bilinear weights ``[..., mask_len]`` of mask coordinates ``u [...]`` (cell centres at
     0 .. mask_len - 1), zero outside the mask (``grid_sample(padding_mode="zeros")``)."""
@@ -185,56 +161,32 @@ def _box_crop_weights(start, end, gt_start, gt_end, mask_len, size, sampling_rat
     return tf.reduce_mean(_interpolation_weights(u, mask_len), axis=-2)
 
 
-def box_mask_targets(gt_masks, gt_boxes, rois, matched, output_size=MASK_SIZE, *,
-                     sampling_ratio=2, threshold=MASK_THRESHOLD):
-    """Mask R-CNN targets from ground-truth masks stored cropped to their boxes.
+def crop_box_masks(masks, mask_boxes, rois, output_size=MASK_SIZE, *, sampling_ratio=2,
+                   threshold=MASK_THRESHOLD):
+    """Mask R-CNN targets of RoIs from ground-truth masks stored cropped to their boxes.
 
-    The memory-light form of :func:`mask_targets` (the one of TF Model Garden's
-    Mask R-CNN): instance ``g`` is an ``M x M`` mask whose cells tile its box
-    ``gt_boxes[b, g]`` (cell ``(u, v)`` covers ``[x1 + v w / M, x1 + (v + 1) w / M)``
-    and the same in y), zero outside the box. 100 instances at M = 112 take 1.25 MB
-    as uint8, against ~100 MB for full 800x1333 masks; resizing or flipping an image
-    only moves the boxes. A full mask crops to this form with
+    The memory-light form of the target (the one of TF Model Garden's Mask R-CNN):
+    each ground-truth mask is an ``M x M`` mask whose cells tile its box
+    ``mask_boxes`` (cell ``(u, v)`` covers ``[x1 + v w / M, x1 + (v + 1) w / M)`` and
+    the same in y), zero outside the box. 100 instances at M = 112 take 1.25 MB as
+    uint8, against ~100 MB for full 800x1333 masks; resizing or flipping an image only
+    moves the boxes. A full mask crops to this form with
     ``crop_and_resize_masks(masks, boxes, range(G), M, threshold=None)``.
 
-    Output pixel ``(p, q)`` of RoI ``r`` averages ``sampling_ratio^2`` bilinear samples
-    of its ground-truth crop at the regular points of bin ``(p, q)`` of the RoI
-    (RoIAlign, Sec. 3, in continuous coordinates), reading 0 outside the crop; then
+    Output pixel ``(p, q)`` of an RoI averages ``sampling_ratio^2`` bilinear samples of
+    its ground-truth crop at the regular points of bin ``(p, q)`` of the RoI (RoIAlign,
+    Sec. 3, in continuous coordinates), reading 0 outside the crop; then
     ``>= threshold``. On a mask that is exactly the crop of a full mask this equals
-    :func:`mask_targets` up to the resampling of the crop.
+    :func:`crop_and_resize_masks` of the full mask up to the resampling of the crop.
 
     Args:
-        gt_masks: ``[B, G, M_h, M_w]`` box-cropped masks (bool, uint8 or float in [0, 1]).
-        gt_boxes: ``[B, G, 4]`` float32 ``xyxy`` boxes the masks are cropped to.
-        rois: ``[B, R, 4]`` float32 ``xyxy`` (the sampled positive RoIs).
-        matched: ``[B, R]`` int ground-truth index of each RoI.
+        masks: ``[..., M_h, M_w]`` masks (bool, uint8 or float in [0, 1]), each cropped
+            to its ``mask_boxes`` row (gather each RoI's matched ground truth first).
+        mask_boxes: ``[..., 4]`` float32 ``xyxy`` boxes of the masks.
+        rois: ``[..., 4]`` float32 ``xyxy``, one per mask.
         output_size: int ``m`` (28) or ``(m_h, m_w)``.
         sampling_ratio: samples per bin and axis (> 0).
         threshold: targets are ``value >= threshold`` as 0/1; ``None`` returns soft values.
-
-    Returns:
-        ``[B, R, m_h, m_w]`` float32.
-    """
-    gt_masks = tf.convert_to_tensor(gt_masks)
-    if gt_masks.shape.rank != 4:
-        raise ValueError("Expected gt_masks of shape [B, G, M, M]. "
-                         f"Received: gt_masks.shape={gt_masks.shape}")
-    matched = tf.cast(matched, tf.int32)
-    return crop_box_masks(tf.gather(gt_masks, matched, batch_dims=1),
-                          tf.gather(tf.convert_to_tensor(gt_boxes, tf.float32), matched,
-                                    batch_dims=1),
-                          rois, output_size, sampling_ratio=sampling_ratio, threshold=threshold)
-
-
-def crop_box_masks(masks, mask_boxes, rois, output_size=MASK_SIZE, *, sampling_ratio=2,
-                   threshold=MASK_THRESHOLD):
-    """:func:`box_mask_targets` with one box-cropped mask per RoI, any leading dims.
-
-    Args:
-        masks: ``[..., M_h, M_w]`` masks, each cropped to its ``mask_boxes`` row.
-        mask_boxes: ``[..., 4]`` float32 ``xyxy`` boxes of the masks.
-        rois: ``[..., 4]`` float32 ``xyxy``, one per mask.
-        output_size, sampling_ratio, threshold: as :func:`box_mask_targets`.
 
     Returns:
         ``[..., m_h, m_w]`` float32.

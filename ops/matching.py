@@ -10,8 +10,7 @@ Faster R-CNN (Ren et al. 2015, Sec. 3.1.2) and Mask R-CNN (He et al. 2017, Sec. 
   per image (FPN), at most 25% positive (Mask R-CNN Sec. 3.1, 1:3).
 
 Ground truth comes padded to a fixed ``G`` per image: ``gt_boxes [B, G, 4]`` with a
-``gt_valid [B, G]`` bool mask (``valid_from_classes`` turns the ``-1`` class of
-padded rows into that mask). Padded rows are never matched. Boxes are float32
+``gt_valid [B, G]`` bool mask. Padded rows are never matched. Boxes are float32
 ``xyxy`` pixels. Everything is pure TensorFlow, batched, and runs inside
 ``tf.function`` and under ``tf.distribute``; sampling is deterministic for a given
 seed (stateless random ops). Under a distribution strategy every replica given
@@ -27,17 +26,6 @@ from . import boxes as box_ops
 from .seeds import stateless_seed
 
 POSITIVE, NEGATIVE, IGNORE = 1, 0, -1
-
-# Faster R-CNN Sec. 3.1.2 (RPN) and Mask R-CNN Sec. 3.1 (heads).
-RPN_FG_THRESHOLD, RPN_BG_THRESHOLD = 0.7, 0.3
-RPN_NUM_SAMPLES, RPN_POSITIVE_FRACTION = 256, 0.5
-HEAD_FG_THRESHOLD, HEAD_BG_THRESHOLD = 0.5, 0.5
-HEAD_NUM_SAMPLES, HEAD_POSITIVE_FRACTION = 512, 0.25
-
-
-def valid_from_classes(gt_classes):
-    """``[B, G]`` bool mask of real ground truth: class ids ``>= 0`` (padding is ``-1``)."""
-    return tf.convert_to_tensor(gt_classes) >= 0
 
 
 def match(quality, gt_valid, *, fg_threshold, bg_threshold, allow_low_quality_matches):
@@ -104,18 +92,6 @@ def match_boxes(boxes, gt_boxes, gt_valid, *, fg_threshold, bg_threshold,
     quality = box_ops.pairwise_iou(boxes, gt_boxes)
     return match(quality, gt_valid, fg_threshold=fg_threshold, bg_threshold=bg_threshold,
                  allow_low_quality_matches=allow_low_quality_matches)
-
-
-def match_anchors(anchors, gt_boxes, gt_valid):
-    """RPN matching: fg >= 0.7, bg < 0.3, best-anchor rule. Shapes as :func:`match_boxes`."""
-    return match_boxes(anchors, gt_boxes, gt_valid, fg_threshold=RPN_FG_THRESHOLD,
-                       bg_threshold=RPN_BG_THRESHOLD, allow_low_quality_matches=True)
-
-
-def match_proposals(proposals, gt_boxes, gt_valid):
-    """Head matching: fg >= 0.5, bg < 0.5, no ignore band. Shapes as :func:`match_boxes`."""
-    return match_boxes(proposals, gt_boxes, gt_valid, fg_threshold=HEAD_FG_THRESHOLD,
-                       bg_threshold=HEAD_BG_THRESHOLD, allow_low_quality_matches=False)
 
 
 def gather_matched(values, matched):
@@ -199,14 +175,3 @@ def sample_balanced(labels, num_samples, positive_fraction, seed):
     pad = num_samples - tf.shape(idx)[1]
     idx = tf.pad(idx, [[0, 0], [0, pad]], constant_values=-1)
     return tf.ensure_shape(idx, [labels.shape[0], num_samples])
-
-
-def indices_to_mask(indices, num_rows):
-    """``[B, num_rows]`` bool mask with True at the valid (``>= 0``) ``indices [B, S]``."""
-    indices = tf.convert_to_tensor(indices, tf.int32)
-    batch = tf.shape(indices)[0]
-    rows = tf.broadcast_to(tf.range(batch)[:, None], tf.shape(indices))
-    valid = indices >= 0
-    scatter_idx = tf.stack([rows, tf.maximum(indices, 0)], axis=-1)
-    counts = tf.scatter_nd(scatter_idx, tf.cast(valid, tf.int32), tf.stack([batch, num_rows]))
-    return counts > 0

@@ -6,7 +6,7 @@ them, one image at a time but batched:
 
 1. on every pyramid level, keep the ``pre_nms_top_n`` anchors of highest
    objectness (2000 in training, 1000 at test time);
-2. decode their deltas (unit weights, ``ops.boxes.RPN_BOX_WEIGHTS``), clip the
+2. decode their deltas (the RPN's box coding: unit weights), clip the
    boxes to the image's own (resized, unpadded) size and drop boxes narrower or
    lower than ``min_size`` (1e-3 pixel);
 3. NMS at IoU 0.7 within each level (the level acts as the class of
@@ -25,8 +25,6 @@ from . import boxes as box_ops
 from . import nms
 
 # Mask R-CNN / FPN defaults (torchvision maskrcnn_resnet50_fpn, detectron2 R50-FPN).
-PRE_NMS_TOP_N = {"train": 2000, "test": 1000}
-POST_NMS_TOP_N = {"train": 2000, "test": 1000}
 RPN_NMS_THRESHOLD = 0.7
 RPN_MIN_SIZE = 1e-3
 
@@ -67,7 +65,7 @@ def top_k_per_level(objectness, deltas, anchors, pre_nms_top_n):
 
 def generate_proposals(objectness, deltas, anchors, image_sizes, *, pre_nms_top_n,
                        post_nms_top_n, nms_threshold=RPN_NMS_THRESHOLD,
-                       min_size=RPN_MIN_SIZE):
+                       min_size=RPN_MIN_SIZE, decode=box_ops.decode):
     """Region proposals of a batch (steps 1-3 of the module docstring).
 
     Args:
@@ -81,6 +79,8 @@ def generate_proposals(objectness, deltas, anchors, image_sizes, *, pre_nms_top_
         post_nms_top_n: python int, proposals per image returned.
         nms_threshold: IoU at which NMS suppresses (0.7).
         min_size: boxes with a side below this (pixels) are dropped.
+        decode: ``decode(deltas, anchors) -> boxes``, the RPN's box coding (default
+            ``ops.boxes.decode`` with unit weights).
 
     Returns:
         ``(boxes [B, post_nms_top_n, 4], scores [B, post_nms_top_n], valid [B,
@@ -91,7 +91,7 @@ def generate_proposals(objectness, deltas, anchors, image_sizes, *, pre_nms_top_
     logits, top_deltas, top_anchors, levels = top_k_per_level(
         objectness, deltas, anchors, pre_nms_top_n)
     logits, top_deltas = tf.stop_gradient(logits), tf.stop_gradient(top_deltas)
-    boxes = box_ops.decode(top_deltas, top_anchors, box_ops.RPN_BOX_WEIGHTS)
+    boxes = decode(top_deltas, top_anchors)
     boxes = box_ops.clip_to_image(boxes, image_sizes)
     width = boxes[..., 2] - boxes[..., 0]
     height = boxes[..., 3] - boxes[..., 1]

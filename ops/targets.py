@@ -1,28 +1,36 @@
 """Training targets of Mask R-CNN's RPN and RoI heads: match, sample, encode.
 
 Faster R-CNN (Ren et al. 2015, Sec. 3.1.2) and Mask R-CNN (He et al. 2017,
-Sec. 3.1), with torchvision's rules:
+Sec. 3.1), with torchvision's rules. The three steps are injected callables, so the
+rules (thresholds, sample sizes, coding weights, or other matchers altogether) are
+the caller's: ``models.mask_rcnn.Matcher``, ``BalancedSampler`` and ``BoxCoder``
+hold the paper's values (RPN: IoU >= 0.7 / < 0.3 with the best-anchor rule, 256
+anchors per image at most half positive, unit weights; RoI heads: IoU >= 0.5 /
+< 0.5, 512 RoIs per image at most 25% positive, weights (10, 10, 5, 5)).
 
-- :func:`rpn_targets`: anchors matched to ground truth at IoU >= 0.7 / < 0.3
-  with the best-anchor rule (``ops.matching.match_anchors``), 256 anchors per
-  image sampled, at most half positive; positives regress to their ground truth
-  with unit weights.
+- :func:`rpn_targets`: anchors matched to ground truth, sampled, positives
+  regress to their ground truth.
 - :func:`roi_targets`: the ground-truth boxes join the proposals (torchvision
-  ``add_gt_proposals``), proposals matched at IoU >= 0.5 (positive, the
-  ground truth's class) / < 0.5 (background, class 0), 512 sampled per image,
-  at most 25% positive; positives regress with weights (10, 10, 5, 5).
+  ``add_gt_proposals``), then matched (positive: the ground truth's class;
+  negative: background, class 0), sampled and encoded.
 
 Everything is static-shaped: ground truth comes padded (``[B, G, ...]`` plus
 ``gt_valid [B, G]``), proposals padded (``proposal_valid``), and samples are
 ``[B, S]`` with a ``weights`` mask (0 for the padding rows of an image with too
-few candidates). Sampled positives come first in every row, so the first
-``int(S * positive_fraction)`` columns hold all of an image's positives (the
-mask head runs on those only). Boxes are float32 ``xyxy`` pixels.
+few candidates) and an explicit ``positive`` mask (the positives may sit in any
+column). Boxes are float32 ``xyxy`` pixels.
+
+The callables:
+
+- ``match(boxes, gt_boxes, gt_valid) -> (matched [B, N] int32, labels [B, N] int32 in
+  {1, 0, -1})`` for ``boxes [N, 4]`` or ``[B, N, 4]`` (``ops.matching.match_boxes``);
+- ``sample(labels, seed) -> [B, S] int32`` row indices, -1 for padding
+  (``ops.matching.sample_balanced``);
+- ``encode(boxes, reference) -> [..., 4]`` deltas (``ops.boxes.encode``).
 """
 
 import tensorflow as tf
 
-from . import boxes as box_ops
 from . import matching
 
 
@@ -53,36 +61,32 @@ def _gather_samples(indices, *values):
     return [tf.gather(v, safe, batch_dims=1) for v in values]
 
 
-def rpn_targets(anchors, gt_boxes, gt_valid, seed, *,
-                num_samples=matching.RPN_NUM_SAMPLES,
-                positive_fraction=matching.RPN_POSITIVE_FRACTION):
+def rpn_targets(anchors, gt_boxes, gt_valid, seed, *, match, sample, encode):
     """Sampled RPN targets of a batch.
 
     Args:
         anchors: ``[A, 4]`` float32 ``xyxy`` (all levels, ``ops.anchors`` order).
         gt_boxes: ``[B, G, 4]`` float32 ``xyxy``, padded.
         gt_valid: ``[B, G]`` bool.
-        seed: ``[2]`` or per-image ``[B, 2]`` stateless seed (``ops.matching.sample_balanced``).
-        num_samples: anchors sampled per image (256).
-        positive_fraction: largest positive share (0.5).
+        seed: ``[2]`` or per-image ``[B, 2]`` stateless seed, passed to `sample`.
+        match, sample, encode: the callables of the module docstring.
 
     Returns:
-        A dict of ``[B, S]`` tensors (``S = num_samples``): ``indices`` int32 anchor rows
-        (0 on padding rows), ``labels`` float32 objectness targets (1 or 0),
+        A dict of ``[B, S]`` tensors (``S``: the sample size): ``indices`` int32 anchor
+        rows (0 on padding rows), ``labels`` float32 objectness targets (1 or 0),
         ``weights`` float32 (1 for sampled rows, 0 for padding), ``positive`` bool, and
         ``box_targets [B, S, 4]`` float32 deltas (zero where not positive).
     """
     anchors = tf.convert_to_tensor(anchors, tf.float32)
     gt_boxes = tf.convert_to_tensor(gt_boxes, tf.float32)
     gt_boxes, gt_valid = pad_empty_ground_truth(gt_boxes, tf.convert_to_tensor(gt_valid, tf.bool))
-    matched, labels = matching.match_anchors(anchors, gt_boxes, gt_valid)
-    idx = matching.sample_balanced(labels, num_samples, positive_fraction, seed)
+    matched, labels = match(anchors, gt_boxes, gt_valid)
+    idx = sample(labels, seed)
     sampled = idx >= 0
     labels, matched = _gather_samples(idx, labels, matched)
     positive = sampled & tf.equal(labels, matching.POSITIVE)
     sampled_anchors = tf.gather(anchors, tf.maximum(idx, 0))
-    deltas = box_ops.encode(matching.gather_matched(gt_boxes, matched), sampled_anchors,
-                            box_ops.RPN_BOX_WEIGHTS)
+    deltas = encode(matching.gather_matched(gt_boxes, matched), sampled_anchors)
     return {
         "indices": tf.maximum(idx, 0),
         "labels": tf.cast(positive, tf.float32),
@@ -92,12 +96,8 @@ def rpn_targets(anchors, gt_boxes, gt_valid, seed, *,
     }
 
 
-def roi_targets(proposals, proposal_valid, gt_boxes, gt_classes, gt_valid, seed, *,
-                num_samples=matching.HEAD_NUM_SAMPLES,
-                positive_fraction=matching.HEAD_POSITIVE_FRACTION,
-                fg_threshold=matching.HEAD_FG_THRESHOLD,
-                bg_threshold=matching.HEAD_BG_THRESHOLD, add_gt_boxes=True,
-                box_weights=box_ops.HEAD_BOX_WEIGHTS):
+def roi_targets(proposals, proposal_valid, gt_boxes, gt_classes, gt_valid, seed, *, match,
+                sample, encode, add_gt_boxes=True):
     """Sampled RoIs and their box-head targets.
 
     Args:
@@ -106,12 +106,10 @@ def roi_targets(proposals, proposal_valid, gt_boxes, gt_classes, gt_valid, seed,
         gt_boxes: ``[B, G, 4]`` float32 ``xyxy``, padded.
         gt_classes: ``[B, G]`` int classifier indices (>= 1; 0 is background).
         gt_valid: ``[B, G]`` bool.
-        seed: ``[2]`` or per-image ``[B, 2]`` stateless seed.
-        num_samples: RoIs per image (512, Mask R-CNN Sec. 3.1).
-        positive_fraction: largest positive share (0.25, "1:3").
-        fg_threshold, bg_threshold: IoU of a positive (>= 0.5) / a negative (< 0.5).
+        seed: ``[2]`` or per-image ``[B, 2]`` stateless seed, passed to `sample`.
+        match, sample, encode: the callables of the module docstring (the heads'
+            matcher has no ignore band and no best-anchor rule).
         add_gt_boxes: append the ground-truth boxes to the proposals first.
-        box_weights: box coding weights (10, 10, 5, 5).
 
     Returns:
         A dict: ``rois [B, S, 4]``, ``classes [B, S]`` int32 target class (0 for
@@ -127,16 +125,14 @@ def roi_targets(proposals, proposal_valid, gt_boxes, gt_classes, gt_valid, seed,
     if add_gt_boxes:
         candidates = tf.concat([candidates, gt_boxes], axis=1)
         valid = tf.concat([valid, gt_valid], axis=1)
-    matched, labels = matching.match_boxes(
-        candidates, gt_boxes, gt_valid, fg_threshold=fg_threshold, bg_threshold=bg_threshold,
-        allow_low_quality_matches=False)
+    matched, labels = match(candidates, gt_boxes, gt_valid)
     labels = tf.where(valid, labels, matching.IGNORE)
-    idx = matching.sample_balanced(labels, num_samples, positive_fraction, seed)
+    idx = sample(labels, seed)
     sampled = idx >= 0
     rois, labels, matched = _gather_samples(idx, candidates, labels, matched)
     positive = sampled & tf.equal(labels, matching.POSITIVE)
     classes = tf.where(positive, matching.gather_matched(gt_classes, matched), 0)
-    deltas = box_ops.encode(matching.gather_matched(gt_boxes, matched), rois, box_weights)
+    deltas = encode(matching.gather_matched(gt_boxes, matched), rois)
     return {
         "rois": tf.where(sampled[..., None], rois, 0.0),
         "classes": classes,

@@ -26,13 +26,20 @@ def assert_config_matches_signature(obj, init_kwargs=None):
         got = config[name]
         if isinstance(value, keras.layers.Layer):
             continue  # nested layers are serialised; the round trip checks them
-        if hasattr(value, "get_config"):  # regularizers, initializers: their serialised form
-            value = keras.saving.serialize_keras_object(value)
-        if isinstance(value, tuple):
-            value = list(value)
-        if isinstance(got, tuple):
-            got = list(got)
+        value, got = _comparable(value), _comparable(got)
         assert got == value, f"{type(obj).__name__}.get_config()[{name!r}] = {got!r} != {value!r}"
+
+
+def _comparable(value):
+    """Objects with a config (regularizers, initializers, layers in a list) as their
+    serialised form; tuples as lists, at any depth."""
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if hasattr(value, "get_config"):
+        return _comparable(keras.saving.serialize_keras_object(value))
+    return value
 
 
 def _to_numpy(outputs):

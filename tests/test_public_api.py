@@ -1,14 +1,40 @@
-"""Every public layer and model class of keras_zoo.layers / keras_zoo.models, built
+"""Every public layer, model and part class of keras_zoo.layers / keras_zoo.models, built
 with non-default values for every argument, returns exactly those arguments from
-`get_config` (STYLE.md practice 3: the constructor arguments are the config)."""
+`get_config` and comes back from its serialised form (and a `.keras` file, for
+models) with the same config (STYLE.md practice 3: the constructor arguments are the
+config); and no task takes a setting of the parts it holds (a setting recorded by the
+task but carried out by an injected part would be a config that lies)."""
 
 import inspect
+import json
 
 import keras
 import pytest
 
 from keras_zoo import layers, models
+from keras_zoo.models.mask_rcnn import (
+    AnchorGenerator,
+    BalancedSampler,
+    BoxCoder,
+    BoxHead,
+    BoxPredictor,
+    FeaturePyramid,
+    FPNBackbone,
+    MaskHead,
+    MaskPredictor,
+    Matcher,
+    RPNHead,
+)
+from keras_zoo.models.mask_rcnn._config_object import ConfigObject
 from tests.harness import assert_config_matches_signature
+
+
+def _tiny_fpn():
+    """An FPN backbone on a one-block-per-stage ResNet of 4 filters: cheap to build."""
+    body = models.ResNetBackbone((1, 1, 1, 1), (4, 4, 4, 4), normalization="none",
+                                 norm_layer="frozen", name="body")
+    return FPNBackbone(body, FeaturePyramid(8, name="fpn"), name="backbone")
+
 
 # Per public class, constructor arguments: across its entries every argument of
 # `__init__` takes a non-default value at least once (some combinations exclude
@@ -29,7 +55,7 @@ NON_DEFAULT = {
                            dict(per_pixel_mean=True)],
     "MultiLevelRoIAlign": [dict(output_size=(3, 5), sampling_ratio=0, aligned=False,
                                 canonical_level=3, canonical_size=112.0,
-                                implementation="gather", use_roi_align=False)],
+                                implementation="gather", use_roi_align=False, levels=(2, 3))],
     "RelaxedBernoulli": [dict(temperature=0.3, hard=True, inference_output="sigmoid", seed=4)],
     "RelaxedOneHotCategorical": [dict(temperature=0.7, hard=True, inference_output="softmax",
                                       seed=5)],
@@ -37,28 +63,54 @@ NON_DEFAULT = {
                       implementation="gather", use_roi_align=False)],
     "StochasticDepth": [dict(rate=0.3, seed=6)],
     "Swapout": [dict(keep_x=0.6, keep_fx=0.7, seed=7)],
-    "BoxHead": [dict(num_classes=3, pool_size=5, fc_units=(16, 8), sampling_ratio=1,
-                     aligned=False, use_roi_align=False, levels=(3, 4), implementation="gather")],
-    "MaskHead": [dict(num_classes=3, pool_size=7, conv_filters=(8,), upsample_filters=4,
-                      sampling_ratio=0, aligned=False, use_roi_align=False, levels=(2, 3),
-                      implementation="gather")],
-    "RPNHead": [dict(num_anchors=2, kernel_initializer=keras.initializers.HeUniform(seed=1))],
+    "ResNetBackbone": [dict(stage_blocks=(1, 2), stage_filters=(4, 8), block="bottleneck",
+                            stem="cifar", stem_filters=6, preact=True, shortcut="zero_pad",
+                            stride_on="1x1", normalization="unit",
+                            merges=[layers.Swapout(0.9, 0.8, seed=1), None, None],
+                            norm_layer="frozen", freeze_at=1, bn_epsilon=1e-3, bn_momentum=0.99,
+                            kernel_initializer="glorot_uniform",
+                            kernel_regularizer=keras.regularizers.L2(1e-4),
+                            input_shape=(16, 16, 3),
+                            dtype=keras.dtype_policies.DTypePolicy("mixed_bfloat16"))],
+    "ImageClassifier": [dict(backbone=models.ResNetBackbone.from_variant(
+                                 "resnet20", input_shape=(8, 8, 3)),
+                             num_classes=3, classifier_activation=None,
+                             head_regularizer=keras.regularizers.L2(1e-3))],
     "FeaturePyramid": [dict(channels=8, extra_level=False,
                             kernel_initializer=keras.initializers.HeUniform(seed=2))],
-    "FPNBackbone": [dict(body="resnet18", channels=8, norm_layer="batch", freeze_at=0)],
-    "MaskRCNN": [dict(num_classes=3, backbone=models.mask_rcnn.FPNBackbone("resnet18", channels=8),
-                      rpn_head=models.mask_rcnn.RPNHead(num_anchors=2),
-                      box_head=models.mask_rcnn.BoxHead(3, fc_units=(8, 8)),
-                      mask_head=models.mask_rcnn.MaskHead(3, conv_filters=(8,),
-                                                          upsample_filters=4),
-                      min_size=64, max_size=96, pixel_mean=(1.0, 2.0, 3.0),
-                      pixel_std=(4.0, 5.0, 6.0), anchor_sizes=(16, 32, 64, 128, 256),
-                      aspect_ratios=(0.5, 2.0), rpn_pre_nms_top_n=(20, 10),
-                      rpn_post_nms_top_n=(20, 10), rpn_nms_threshold=0.6, rpn_num_samples=32,
-                      rpn_positive_fraction=0.25, roi_num_samples=16, roi_positive_fraction=0.5,
-                      score_threshold=0.1, nms_threshold=0.4, detections_per_image=5,
-                      detection_pre_nms_top_k=50, use_roi_align=False, aligned=False,
-                      paste_masks=True, seed=3)],
+    "FPNBackbone": [dict(body=models.ResNetBackbone((1, 1, 1, 1), (4, 4, 4, 4),
+                                                    normalization="none"),
+                         fpn=FeaturePyramid(8, extra_level=False, name="fpn"))],
+    "RPNHead": [dict(num_anchors=2, conv_depth=2,
+                     kernel_initializer=keras.initializers.HeUniform(seed=1))],
+    "BoxHead": [dict(conv_filters=(4, 4), fc_units=(8,), norm_layer="batch")],
+    "BoxPredictor": [dict(num_classes=3)],
+    "MaskHead": [dict(conv_filters=(8,), norm_layer="frozen")],
+    "MaskPredictor": [dict(num_classes=3, upsample_filters=4)],
+    "AnchorGenerator": [dict(sizes=(8, 16), aspect_ratios=(1.0,)),
+                        dict(sizes=((8, 12), (16, 24)), aspect_ratios=(0.5, 2.0))],
+    "Matcher": [dict(fg_threshold=0.6, bg_threshold=0.4, allow_low_quality_matches=False)],
+    "BalancedSampler": [dict(num_samples=16, positive_fraction=0.3)],
+    "BoxCoder": [dict(weights=(2.0, 2.0, 1.0, 1.0), scale_clamp=3.0)],
+    "FasterRCNN": [dict(num_classes=3, backbone=_tiny_fpn(),
+                        anchor_generator=AnchorGenerator((16, 32, 64, 128, 256), (0.5, 2.0)),
+                        rpn_head=RPNHead(2, name="rpn_head"),
+                        box_roi_pool=layers.MultiLevelRoIAlign(5, use_roi_align=False,
+                                                               levels=(2, 3)),
+                        box_head=BoxHead(fc_units=(8,)), box_predictor=BoxPredictor(3),
+                        rpn_matcher=Matcher(0.6, 0.2), rpn_sampler=BalancedSampler(32, 0.25),
+                        rpn_box_coder=BoxCoder((2.0, 2.0, 1.0, 1.0)),
+                        roi_matcher=Matcher(0.55, 0.45, allow_low_quality_matches=False),
+                        roi_sampler=BalancedSampler(16, 0.5),
+                        roi_box_coder=BoxCoder((5.0, 5.0, 2.0, 2.0)), min_size=64,
+                        max_size=96, pixel_mean=(1.0, 2.0, 3.0), pixel_std=(4.0, 5.0, 6.0),
+                        rpn_pre_nms_top_n=(20, 10), rpn_post_nms_top_n=(20, 10),
+                        rpn_nms_threshold=0.6, score_threshold=0.1, nms_threshold=0.4,
+                        detections_per_image=5, detection_pre_nms_top_k=50, seed=3)],
+    "MaskRCNN": [dict(num_classes=3, backbone=_tiny_fpn(),
+                      mask_roi_pool=layers.MultiLevelRoIAlign(7, aligned=False, levels=(2, 3)),
+                      mask_head=MaskHead(conv_filters=(8,)),
+                      mask_predictor=MaskPredictor(3, upsample_filters=4), paste_masks=True)],
     # The search space travels as its config dict (the form get_config returns).
     "Controller": [dict(space=models.nas.SearchSpace(2, strides=(1, 2)).get_config(), units=8,
                         num_lstm_layers=1, seed=9)],
@@ -68,8 +120,15 @@ NON_DEFAULT = {
 }
 
 
+def _is_public_class(value):
+    """A layer, model or part class registered for serialisation by keras_zoo (abstract
+    bases such as `models.LossTermsModel` are not registered: they take no arguments)."""
+    return (inspect.isclass(value) and issubclass(value, (keras.layers.Layer, ConfigObject))
+            and keras.saving.get_registered_name(value) == f"keras_zoo>{value.__name__}")
+
+
 def _public_classes():
-    """Layer and model classes exported by keras_zoo.layers, keras_zoo.models and the
+    """Layer, model and part classes exported by keras_zoo.layers, keras_zoo.models and the
     subpackages of keras_zoo.models (e.g. models.resnet)."""
     spaces = [layers, models] + [value for name, value in vars(models).items()
                                  if inspect.ismodule(value) and hasattr(value, "__path__")
@@ -77,8 +136,7 @@ def _public_classes():
     found = {}
     for space in spaces:
         for name, value in vars(space).items():
-            if (inspect.isclass(value) and issubclass(value, keras.layers.Layer)
-                    and value.__module__.startswith("keras_zoo.") and not name.startswith("_")):
+            if _is_public_class(value) and not name.startswith("_"):
                 found[name] = value
     return found
 
@@ -90,7 +148,7 @@ def _arguments(cls):
 
 def test_every_public_class_has_an_entry():
     classes = _public_classes()
-    assert {"Swapout", "RoIAlign", "ConcreteVAE"} <= set(classes)  # the walk finds them
+    assert {"Swapout", "RoIAlign", "ConcreteVAE", "Matcher"} <= set(classes)  # the walk
     missing = sorted(set(classes) - set(NON_DEFAULT))
     assert not missing, f"add non-default constructor arguments for {missing} to NON_DEFAULT"
     assert not sorted(set(NON_DEFAULT) - set(classes)), "NON_DEFAULT names a class no more public"
@@ -108,10 +166,62 @@ def test_config_is_the_constructor_arguments(name):
                     or not _same(v, arguments[k].default)}
         obj = cls(**kwargs)
         assert_config_matches_signature(obj, kwargs)
-        # The config rebuilds an object with the same config.
+        # The config rebuilds an object with the same config, and so does the object's
+        # serialised form (the form a .keras file holds).
         assert_config_matches_signature(cls.from_config(obj.get_config()), kwargs)
+        restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(obj))
+        assert type(restored) is cls and _json(restored.get_config()) == _json(obj.get_config())
     assert covered == set(arguments), f"{name}: give {sorted(set(arguments) - covered)} " \
                                       "a non-default value in NON_DEFAULT"
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(NON_DEFAULT) if n in (
+    "ResNetBackbone", "ImageClassifier", "FPNBackbone", "FasterRCNN", "MaskRCNN")])
+def test_models_come_back_from_a_keras_file_with_the_same_config(name, tmp_path):
+    model = _public_classes()[name](**NON_DEFAULT[name][0])
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    assert type(restored) is type(model)
+    assert _json(restored.get_config()) == _json(model.get_config())
+
+
+# What every Keras layer takes: each object holds its own.
+KERAS_ARGUMENTS = {"name", "trainable", "dtype", "autocast"}
+
+
+def _parts(obj):
+    """The constructor arguments of `obj` that hold parts (layers, models, assigners)."""
+    parts = {}
+    for name in _arguments(type(obj)):
+        value = getattr(obj, name, None)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, (keras.layers.Layer, ConfigObject)) for v in values):
+            parts[name] = [v for v in values if v is not None]
+    return parts
+
+
+@pytest.mark.parametrize("name", sorted(NON_DEFAULT))
+def test_no_class_takes_a_setting_of_the_parts_it_holds(name):
+    """A setting a task shares by name with a part it holds must be the part's value (the
+    task's ``num_classes`` is its predictors'); otherwise the task's config would record a
+    setting its injected part ignores (e.g. a detector's RoIAlign flag beside an injected
+    head that pools otherwise)."""
+    cls = _public_classes()[name]
+    for kwargs in NON_DEFAULT[name]:
+        obj = cls(**kwargs)
+        config = obj.get_config()
+        for part_name, parts in _parts(obj).items():
+            for part in parts:
+                shared = set(_arguments(type(obj))) & set(part.get_config()) - KERAS_ARGUMENTS
+                for setting in shared - set(_parts(obj)):
+                    assert _json(part.get_config()[setting]) == _json(config[setting]), (
+                        f"{name}({setting}={config[setting]!r}) holds {part_name} with "
+                        f"{setting}={part.get_config()[setting]!r}")
+
+
+def _json(value):
+    """`value` as it reads back from JSON (tuples become lists)."""
+    return json.loads(json.dumps(value))
 
 
 def _same(value, default):

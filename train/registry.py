@@ -76,7 +76,7 @@ MODELS = {
     "resnet101": ModelEntry("ResNet101", None, "resnet_cifar", 44_654_504, 44_549_160),
     "resnet152": ModelEntry("ResNet152", None, "resnet_cifar", 60_344_232, 60_192_808),
     # Singh et al. 2016, Table 2: Swapout v2(20|32) W x2|x4 and their stochastic-depth twins
-    # (the rows of models.swapout_resnet.VARIANTS).
+    # (the swapout_* and stochastic_depth_* rows of models.resnet.VARIANTS).
     "swapout-20x2": _swapout(20, 2, "swapout", 1_082_362, 1_079_642),
     "swapout-20x4": _swapout(20, 4, "swapout", 4_304_378, 4_298_970),
     "swapout-32x2": _swapout(32, 2, "swapout", 1_860_090, 1_855_578),

@@ -27,6 +27,10 @@ class RoILayer(keras.layers.Layer):
     `keras_zoo.ops.roi_align`), checked once for both layers."""
 
     def __init__(self, output_size, *, sampling_ratio, aligned, implementation, **kwargs):
+        # Box coordinates stay float32 under mixed precision (bfloat16 would round a
+        # 1000-pixel coordinate by 4 pixels); the op computes in float32 and returns the
+        # features' dtype.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         size_pair("output_size", output_size)
         if implementation not in IMPLEMENTATIONS:

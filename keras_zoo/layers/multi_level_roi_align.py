@@ -17,7 +17,7 @@ _LEVEL_NAME = re.compile(r"^P(\d+)$")
 class MultiLevelRoIAlign(RoILayer):
     """RoIAlign on a feature pyramid (FPN, Lin et al. 2017, Sec. 4.2, Eq. 1; used by
     Mask R-CNN, He et al. 2017, Sec. 3.1): each RoI is pooled from level
-    `k = floor(4 + log2(sqrt(w h) / 224))`, clamped to the levels given, with that
+    `k = floor(4 + log2(sqrt(w h) / 224))`, clamped to the pooled levels, with that
     level's spatial scale `1 / 2^k`; results come back in the input order.
 
     Args:
@@ -30,12 +30,15 @@ class MultiLevelRoIAlign(RoILayer):
         use_roi_align: False pools each level with RoIPool instead (Mask R-CNN's
             Table 2c ablation); `sampling_ratio`, `aligned` and `implementation` are
             then unused.
+        levels: the pyramid levels k pooled from (FPN Sec. 4.2: P2..P5, not the
+            RPN's P6), or None for every level given.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
         inputs: `[features, boxes, box_indices]` (or a dict with those keys), where
             features is a dict `{"P2": [N, H2, W2, C], ..., "P5": ...}` named `P<k>`
-            for stride `2^k`; boxes `[K, 4]` xyxy in input pixels; box_indices `[K]`.
+            for stride `2^k` (other levels than `levels` are left out); boxes `[K, 4]`
+            xyxy in input pixels; box_indices `[K]`.
 
     Returns:
         `[K, out_h, out_w, C]`.
@@ -51,12 +54,16 @@ class MultiLevelRoIAlign(RoILayer):
 
     def __init__(self, output_size, sampling_ratio=2, aligned=True,
                  canonical_level=CANONICAL_LEVEL, canonical_size=CANONICAL_SIZE,
-                 implementation="crop_and_resize", use_roi_align=True, **kwargs):
+                 implementation="crop_and_resize", use_roi_align=True, levels=None, **kwargs):
         super().__init__(output_size, sampling_ratio=sampling_ratio, aligned=aligned,
                          implementation=implementation, **kwargs)
         self.canonical_level = int(canonical_level)
         self.canonical_size = float(canonical_size)
         self.use_roi_align = bool(use_roi_align)
+        self.levels = None if levels is None else tuple(int(k) for k in levels)
+        if self.levels is not None and not self.levels:
+            raise ValueError(f"Expected levels to name one or more pyramid levels, or None. "
+                             f"Received: levels={levels!r}")
 
     def _pool(self, feature_map, boxes, box_indices, level):
         if not self.use_roi_align:
@@ -66,8 +73,7 @@ class MultiLevelRoIAlign(RoILayer):
                           spatial_scale=2.0 ** -level, sampling_ratio=self.sampling_ratio,
                           aligned=self.aligned, implementation=self.implementation)
 
-    @staticmethod
-    def _levels(features):
+    def _levels(self, features):
         if not isinstance(features, dict) or not features:
             raise ValueError("Expected features as a dict {'P2': ..., 'P5': ...}. "
                              f"Received: features={features!r}")
@@ -78,7 +84,13 @@ class MultiLevelRoIAlign(RoILayer):
                 raise ValueError("Expected pyramid levels named 'P<k>' (stride 2^k). "
                                  f"Received: name={name!r}")
             levels[int(match.group(1))] = value
-        return dict(sorted(levels.items()))
+        if self.levels is None:
+            return dict(sorted(levels.items()))
+        missing = [k for k in self.levels if k not in levels]
+        if missing:
+            raise ValueError(f"Expected pyramid levels {[f'P{k}' for k in self.levels]}. "
+                             f"Received: {sorted(features)}")
+        return {k: levels[k] for k in sorted(self.levels)}
 
     def call(self, inputs):
         features, boxes, box_indices = split_roi_inputs(inputs, "MultiLevelRoIAlign")
@@ -115,5 +127,6 @@ class MultiLevelRoIAlign(RoILayer):
         config = super().get_config()
         config.update({"canonical_level": self.canonical_level,
                        "canonical_size": self.canonical_size,
-                       "use_roi_align": self.use_roi_align})
+                       "use_roi_align": self.use_roi_align,
+                       "levels": self.levels})
         return config

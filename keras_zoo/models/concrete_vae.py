@@ -7,6 +7,7 @@ import keras
 import tensorflow as tf
 
 from keras_zoo.layers.relaxed_one_hot_categorical import RelaxedOneHotCategorical
+from keras_zoo.models.loss_terms import LossTermsModel
 from keras_zoo.ops import concrete
 
 KL_TERMS = ("analytic", "relaxed")
@@ -26,7 +27,7 @@ def _bernoulli_log_likelihood(x, logits):
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class ConcreteVAE(keras.Model):
+class ConcreteVAE(LossTermsModel):
     """Discrete VAE with ``num_variables`` categorical latents of ``num_categories`` classes
     (Jang et al. 2016, Sec. 4.2: 20 x 10, uniform prior, Bernoulli likelihood, MLP
     encoder 512-256 and decoder 256-512 with ReLU).
@@ -42,11 +43,13 @@ class ConcreteVAE(keras.Model):
       the annealable sampler temperature) against a relaxed uniform prior at
       ``prior_temperature``, both as ExpConcrete densities.
 
-    Evaluation (`evaluate`, ``test_step``) discretises as the papers do: z is a
-    one-hot draw from ``Cat(q(z|x))``. It reports ``neg_elbo`` (one draw,
-    analytic KL) and ``iwae_nll``, the importance-weighted bound
-    ``-log (1/k) sum_i p(x, z_i) / q(z_i|x)`` with ``k = iw_samples`` (k = 1000
-    in both papers; 0 skips it). Values are nats per image.
+    The loss terms (`LossTermsModel`) are ``reconstruction`` and ``kl``, their sum the
+    negative ELBO. Evaluation (`evaluate`, ``test_step``) discretises as the papers
+    do: z is a one-hot draw from ``Cat(q(z|x))``, so ``loss`` is the discretised
+    negative ELBO (one draw, analytic KL), and it also reports ``iwae_nll``, the
+    importance-weighted bound ``-log (1/k) sum_i p(x, z_i) / q(z_i|x)`` with
+    ``k = iw_samples`` (k = 1000 in both papers; 0 skips it). Values are nats per image;
+    training logs add the sampler's ``temperature``.
 
     The temperature lives in ``sampler.temperature_variable``;
     `keras_zoo.train.callbacks.TemperatureAnnealing` anneals it during `fit`.
@@ -124,8 +127,8 @@ class ConcreteVAE(keras.Model):
                                                 name="sampler")
         self.eval_seed_generator = keras.random.SeedGenerator(
             None if seed is None else seed + 1)
-        self._trackers = {name: keras.metrics.Mean(name=name) for name in
-                          ("loss", "reconstruction", "kl", "neg_elbo", "iwae_nll")}
+        self.track_loss_terms(("reconstruction", "kl"),
+                              evaluation=("iwae_nll",) if self.iw_samples else ())
         self.built = True  # the encoder and decoder are built functional models
 
     # ------------------------------------------------------------------ forward
@@ -173,13 +176,19 @@ class ConcreteVAE(keras.Model):
         log_q = tf.reduce_sum(z * tf.nn.log_softmax(logits)[None], axis=[-2, -1])
         return z, log_q
 
-    def negative_elbo(self, x):
-        """Discretised negative ELBO per image ``[B]`` (one categorical draw, analytic KL)."""
+    def discrete_elbo_terms(self, x):
+        """Per-image ``(reconstruction, kl)`` of the discretised ELBO ``[B]`` each: one
+        categorical draw of z and the analytic KL."""
         x = tf.cast(x, "float32")
         logits = tf.cast(self.encoder(x), "float32")
         z, _ = self._discrete_codes(logits, 1)
         recon = -_bernoulli_log_likelihood(x, tf.cast(self.decoder(z[0]), "float32"))
-        return recon + tf.reduce_sum(concrete.categorical_kl_to_uniform(logits), axis=-1)
+        return recon, tf.reduce_sum(concrete.categorical_kl_to_uniform(logits), axis=-1)
+
+    def negative_elbo(self, x):
+        """Discretised negative ELBO per image ``[B]`` (one categorical draw, analytic KL)."""
+        recon, kl = self.discrete_elbo_terms(x)
+        return recon + kl
 
     def iwae_nll(self, x, num_samples=None, chunk=100):
         """Importance-weighted NLL bound per image ``[B]`` with k = ``num_samples`` discrete
@@ -216,36 +225,20 @@ class ConcreteVAE(keras.Model):
         self.compile(**keras.saving.deserialize_keras_object(config))
         self.optimizer.build(self.trainable_variables)  # so saved optimizer state can load
 
-    @property
-    def metrics(self):
-        return list(self._trackers.values())
+    def loss_terms(self, x, y=None, training=True):
+        """Batch means of the relaxed (training) or discretised (evaluation) ELBO's
+        ``reconstruction`` and ``kl``; ``y`` is not used."""
+        recon, kl = self.elbo_terms(x, training=True) if training else (
+            self.discrete_elbo_terms(x))
+        return {"reconstruction": tf.reduce_mean(recon), "kl": tf.reduce_mean(kl)}
+
+    def evaluation_terms(self, x, y=None):
+        return {"iwae_nll": tf.reduce_mean(self.iwae_nll(x))} if self.iw_samples else {}
 
     def train_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        with tf.GradientTape() as tape:
-            recon, kl = self.elbo_terms(x, training=True)
-            loss = tf.reduce_mean(recon + kl)
-            scaled = self.optimizer.scale_loss(loss / replicas)
-        grads = tape.gradient(scaled, self.trainable_weights)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
-        for name, value in (("loss", loss), ("reconstruction", tf.reduce_mean(recon)),
-                            ("kl", tf.reduce_mean(kl))):
-            self._trackers[name].update_state(value)
-        logs = {name: self._trackers[name].result() for name in ("loss", "reconstruction", "kl")}
+        logs = super().train_step(data)
         logs["temperature"] = tf.identity(self.sampler.temperature_variable.value)
         return logs
-
-    def test_step(self, data):
-        x = keras.utils.unpack_x_y_sample_weight(data)[0]
-        neg_elbo = self.negative_elbo(x)
-        self._trackers["loss"].update_state(neg_elbo)
-        self._trackers["neg_elbo"].update_state(neg_elbo)
-        names = ["loss", "neg_elbo"]
-        if self.iw_samples:
-            self._trackers["iwae_nll"].update_state(self.iwae_nll(x))
-            names.append("iwae_nll")
-        return {name: self._trackers[name].result() for name in names}
 
     def get_config(self):
         config = super().get_config()

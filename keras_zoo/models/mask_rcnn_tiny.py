@@ -1,6 +1,15 @@
 """`MaskRCNNTiny`: a Mask R-CNN sized for CPUs and images of ~128 pixels."""
 
-from keras_zoo.models.mask_rcnn import BoxHead, FPNBackbone, MaskHead, MaskRCNN
+from keras_zoo.models.mask_rcnn import (
+    AnchorGenerator,
+    BalancedSampler,
+    BoxHead,
+    FPNBackbone,
+    MaskHead,
+    MaskPredictor,
+    MaskRCNN,
+    roi_poolers,
+)
 
 
 def MaskRCNNTiny(num_classes=11, *, channels=64, norm_layer="batch", freeze_at=0,
@@ -20,10 +29,11 @@ def MaskRCNNTiny(num_classes=11, *, channels=64, norm_layer="batch", freeze_at=0
         channels: FPN and mask-head channels.
         norm_layer: the body's normalisation ("batch", "sync" or "frozen").
         freeze_at: stages of the body frozen from the bottom (0: none).
-        use_roi_align: False pools with RoIPool (the paper's Table 2c ablation).
+        use_roi_align: False makes both RoI poolers RoIPool (the paper's Table 2c
+            ablation).
         min_size, max_size: the resize policy (shorter side, bound on the longer one).
         seed: the anchor and RoI sampling seed.
-        **kwargs: other `MaskRCNN` arguments.
+        **kwargs: other `MaskRCNN` arguments (parts or settings).
 
     Returns:
         A `MaskRCNN`.
@@ -34,14 +44,16 @@ def MaskRCNNTiny(num_classes=11, *, channels=64, norm_layer="batch", freeze_at=0
     >>> model.predict(np.zeros((1, 128, 128, 3), "uint8"), verbose=0)["masks"].shape
     (1, 100, 28, 28)
     """
-    heads = {"use_roi_align": use_roi_align}
-    return MaskRCNN(
-        num_classes,
-        backbone=FPNBackbone("resnet18", channels=channels, norm_layer=norm_layer,
-                             freeze_at=freeze_at, name="backbone"),
-        box_head=BoxHead(num_classes, fc_units=(256, 256), name="box_head", **heads),
-        mask_head=MaskHead(num_classes, conv_filters=(channels,) * 4, upsample_filters=channels,
-                           name="mask_head", **heads),
-        min_size=min_size, max_size=max_size, anchor_sizes=(16, 32, 64, 128, 256),
-        rpn_pre_nms_top_n=(1000, 500), rpn_post_nms_top_n=(500, 300), roi_num_samples=128,
-        use_roi_align=use_roi_align, seed=seed, **kwargs)
+    parts = {
+        **roi_poolers(use_roi_align=use_roi_align),
+        "backbone": FPNBackbone.from_variant("resnet18", channels=channels, norm_layer=norm_layer,
+                                             freeze_at=freeze_at, name="backbone"),
+        "anchor_generator": AnchorGenerator((16, 32, 64, 128, 256)),
+        "box_head": BoxHead(fc_units=(256, 256), name="box_head"),
+        "mask_head": MaskHead(conv_filters=(channels,) * 4, name="mask_head"),
+        "mask_predictor": MaskPredictor(num_classes, upsample_filters=channels,
+                                        name="mask_predictor"),
+        "roi_sampler": BalancedSampler(128, 0.25),
+    }
+    return MaskRCNN(num_classes, **{**parts, **kwargs}, min_size=min_size, max_size=max_size,
+                    rpn_pre_nms_top_n=(1000, 500), rpn_post_nms_top_n=(500, 300), seed=seed)

@@ -2,20 +2,9 @@
 stochastic-depth twins: the wide pre-activation configuration of `WideResNet`
 with other merges."""
 
-from keras_zoo import layers
-from keras_zoo.models.resnet.resnet_config import cifar_stage_blocks
-from keras_zoo.models.wide_resnet import classifier_or_backbone, preact_cifar_config
-
-MERGES = ("swapout", "stochastic_depth", "add")
-
-# The paper's CIFAR configurations (Table 2), "Swapout v2(depth) W x width": widths
-# x2 (stages 32/64/128) and x4 (64/128/256; v2(32) W x4: 4.76% CIFAR-10 error), and
-# their stochastic-depth twins (same nets, `StochasticDepth` merges).
-VARIANTS = {
-    f"{prefix}-{depth}x{width}": {"depth": depth, "width": width, "merge": merge}
-    for prefix, merge in (("swapout", "swapout"), ("stochastic-depth", "stochastic_depth"))
-    for depth in (20, 32) for width in (2, 4)
-}
+from keras_zoo.models.resnet.merges import merge_layers
+from keras_zoo.models.resnet.variants import cifar_stage_blocks, wide
+from keras_zoo.models.wide_resnet import classifier_or_backbone
 
 
 def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge="swapout",
@@ -62,29 +51,14 @@ def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge
     [1.0, 0.9375]
     """
     stage_blocks = cifar_stage_blocks(depth, 2)
-    if merge not in MERGES:
-        raise ValueError(f"Expected `merge` to be one of {MERGES}. Received: merge={merge!r}")
-    keeps = layers.keep_schedule(sum(stage_blocks), keep_final, schedule=schedule)
-
-    def seed_of(i):
-        return None if seed is None else seed + i
-
-    if merge == "swapout":
-        merges = [layers.Swapout(p, p, seed=seed_of(i), name="merge")
-                  for i, p in enumerate(keeps)]
-    elif merge == "stochastic_depth":
-        merges = [layers.StochasticDepth(1.0 - p, seed=seed_of(i), name="merge")
-                  for i, p in enumerate(keeps)]
-    else:
-        merges = [None] * len(keeps)
+    # The merges exist before the graph (their seeds are drawn before the convs').
+    merges = merge_layers(merge, sum(stage_blocks), keep_final=keep_final, schedule=schedule,
+                          seed=seed)
     default_name = {"swapout": "swapout", "stochastic_depth": "stochastic_depth",
                     "add": "preact_resnet"}[merge]
-    # The merges exist before the graph (as their seeds were drawn before the convs').
-    config = preact_cifar_config(
-        f"{default_name}_{depth}x{width}", stage_blocks, width, stem_filters=stem_filters,
-        shortcut=shortcut, normalization=normalization,
-        merge_fn=lambda index, num_blocks: merges[index], norm_layer=norm_layer,
-        kernel_regularizer=kernel_regularizer)
-    return classifier_or_backbone(config, include_top=include_top, num_classes=num_classes,
-                                  input_shape=input_shape,
-                                  classifier_activation=classifier_activation, name=name)
+    row = {**wide(stage_blocks, width), "stem_filters": stem_filters, "shortcut": shortcut}
+    return classifier_or_backbone(
+        row, include_top=include_top, num_classes=num_classes, input_shape=input_shape,
+        classifier_activation=classifier_activation, kernel_regularizer=kernel_regularizer,
+        name=name, default_name=f"{default_name}_{depth}x{width}", normalization=normalization,
+        norm_layer=norm_layer, merges=None if merge == "add" else merges)

@@ -4,34 +4,25 @@
 of n = (depth - 4) / 6 pre-activation basic blocks with 16k/32k/64k filters
 on 32/16/8 maps (Table 1), BN-ReLU, global average pooling and a classifier.
 It is a configuration of the one ResNet builder (`models.resnet`);
-`preact_cifar_config` is the configuration that `SwapoutResNet` shares.
+`variants.wide` is the layout that `SwapoutResNet` shares.
 """
 
-from keras_zoo.models.resnet import ResNetConfig, build_backbone, build_classifier
-from keras_zoo.models.resnet.resnet_config import cifar_stage_blocks, positive_int
+from keras_zoo.models.resnet import ImageClassifier, ResNetBackbone
+from keras_zoo.models.resnet.variants import cifar_stage_blocks, wide
 
 
-def preact_cifar_config(variant, stage_blocks, width, *, stem_filters=16, shortcut="projection",
-                        normalization="cifar10", merge_fn=None, norm_layer="batch",
-                        kernel_regularizer=None):
-    """The `ResNetConfig` of a wide pre-activation CIFAR net: a 3x3 stem of
-    `stem_filters`, three stages of `stage_blocks` `layers.BasicBlock(preact=True)` with
-    16w/32w/64w filters (w = `width`), the final BN-ReLU."""
-    return ResNetConfig(
-        variant=variant, family="cifar", block="basic", stage_blocks=stage_blocks,
-        stage_filters=tuple(f * positive_int("width", width) for f in (16, 32, 64)),
-        stem_filters=stem_filters, preact=True, shortcut=shortcut, normalization=normalization,
-        merge_fn=merge_fn, norm_layer=norm_layer, kernel_regularizer=kernel_regularizer)
-
-
-def classifier_or_backbone(config, *, include_top, num_classes, input_shape,
-                           classifier_activation, name):
-    """`resnet.build_classifier` of `config`, or with `include_top=False` its
-    `resnet.build_backbone` (the `{"C0", "C1", "C2"}` feature dict)."""
-    if include_top:
-        return build_classifier(config, num_classes, input_shape=input_shape,
-                                classifier_activation=classifier_activation, name=name)
-    return build_backbone(config, input_shape=input_shape, name=name)
+def classifier_or_backbone(row, *, include_top, num_classes, input_shape, classifier_activation,
+                           kernel_regularizer, name, default_name, **options):
+    """A `ResNetBackbone` of a `variants` row (with `options` over it) and, with
+    `include_top`, an `ImageClassifier` on it, named `name` or `default_name` (the
+    backbone: "..._backbone")."""
+    backbone = ResNetBackbone(
+        **{**row, **options}, input_shape=input_shape, kernel_regularizer=kernel_regularizer,
+        name=f"{name or default_name}_backbone" if include_top or not name else name)
+    if not include_top:
+        return backbone
+    return ImageClassifier(backbone, num_classes, classifier_activation=classifier_activation,
+                           head_regularizer=kernel_regularizer, name=name or default_name)
 
 
 def WideResNet(depth=28, width=10, *, num_classes=10, input_shape=(32, 32, 3),
@@ -70,9 +61,9 @@ def WideResNet(depth=28, width=10, *, num_classes=10, input_shape=(32, 32, 3),
     >>> model.output_shape
     (None, 10)
     """
-    config = preact_cifar_config(f"wrn_{depth}_{width}", cifar_stage_blocks(depth, 4), width,
-                                 normalization=normalization, norm_layer=norm_layer,
-                                 kernel_regularizer=kernel_regularizer)
-    return classifier_or_backbone(config, include_top=include_top, num_classes=num_classes,
-                                  input_shape=input_shape,
-                                  classifier_activation=classifier_activation, name=name)
+    return classifier_or_backbone(
+        wide(cifar_stage_blocks(depth, 4), width), include_top=include_top,
+        num_classes=num_classes, input_shape=input_shape,
+        classifier_activation=classifier_activation, kernel_regularizer=kernel_regularizer,
+        name=name, default_name=f"wrn_{depth}_{width}", normalization=normalization,
+        norm_layer=norm_layer)

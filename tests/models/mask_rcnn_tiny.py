@@ -4,7 +4,15 @@ import keras
 import numpy as np
 
 from keras_zoo import models
-from keras_zoo.models.mask_rcnn import BoxHead, FPNBackbone, MaskHead
+from keras_zoo.models.mask_rcnn import (
+    AnchorGenerator,
+    BalancedSampler,
+    BoxHead,
+    FeaturePyramid,
+    FPNBackbone,
+    MaskHead,
+    MaskPredictor,
+)
 
 SIZE = 64
 NUM_CLASSES = 3
@@ -12,8 +20,9 @@ NUM_CLASSES = 3
 
 def tiny_body(width=8):
     """Four strided 3x3 convolutions: normalised images -> C2..C5 (strides 4..32)."""
-    images = keras.Input((None, None, 3))
-    x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu")(images)
+    images = keras.Input((None, None, 3), name="images")
+    x = keras.layers.Conv2D(width, 3, strides=2, padding="same", activation="relu",
+                            name="c1")(images)
     features = {}
     for level in (2, 3, 4, 5):
         x = keras.layers.Conv2D(width * 2 ** (level - 2), 3, strides=2, padding="same",
@@ -22,17 +31,26 @@ def tiny_body(width=8):
     return keras.Model(images, features, name="tiny_body")
 
 
-def tiny_mask_rcnn(**overrides):
-    """MaskRCNN with a tiny body, 16-channel FPN, small heads and sample counts."""
-    config = dict(
-        num_classes=NUM_CLASSES, backbone=FPNBackbone(tiny_body(), channels=16),
-        box_head=BoxHead(NUM_CLASSES, fc_units=(32,)),
-        mask_head=MaskHead(NUM_CLASSES, conv_filters=(16,), upsample_filters=16),
-        min_size=SIZE, max_size=SIZE, anchor_sizes=(8, 16, 32, 64, 128),
-        rpn_pre_nms_top_n=(300, 200), rpn_post_nms_top_n=(100, 50), rpn_num_samples=64,
-        roi_num_samples=32, detections_per_image=10, seed=0)
+def tiny_parts():
+    """The parts of the tiny detector: a tiny body, 16-channel FPN, anchors 8..128, small
+    heads, 64 anchors and 32 RoIs sampled per image."""
+    return dict(
+        backbone=FPNBackbone(tiny_body(), FeaturePyramid(16, name="fpn")),
+        anchor_generator=AnchorGenerator((8, 16, 32, 64, 128)),
+        box_head=BoxHead(fc_units=(32,)), mask_head=MaskHead(conv_filters=(16,)),
+        mask_predictor=MaskPredictor(NUM_CLASSES, upsample_filters=16),
+        rpn_sampler=BalancedSampler(64, 0.5), roi_sampler=BalancedSampler(32, 0.25))
+
+
+def tiny_mask_rcnn(task=models.MaskRCNN, **overrides):
+    """A `MaskRCNN` (or, with `task`, another detector) of `tiny_parts` on 64x64 images."""
+    config = dict(num_classes=NUM_CLASSES, **tiny_parts(), min_size=SIZE, max_size=SIZE,
+                  rpn_pre_nms_top_n=(300, 200), rpn_post_nms_top_n=(100, 50),
+                  detections_per_image=10, seed=0)
+    if task is models.FasterRCNN:
+        del config["mask_head"], config["mask_predictor"]
     config.update(overrides)
-    return models.MaskRCNN(**config)
+    return task(**config)
 
 
 def synthetic_batch(seed=0, num_images=2, max_objects=3, mask_size=16):

@@ -2,7 +2,6 @@
 backbone pyramid and its layer names, the config value, injected normalisation,
 freeze_at, serialisation, mixed precision, errors, keras.applications interop."""
 
-import dataclasses
 import inspect
 import os
 
@@ -84,37 +83,39 @@ def test_imagenet_preact_round_trip(tmp_path):
 
 
 def test_backbone_pyramids():
-    backbone = models.ResNetBackbone("resnet50", input_shape=(64, 96, 3))
+    backbone = models.ResNetBackbone.from_variant("resnet50", input_shape=(64, 96, 3))
     shapes = {k: tuple(v.shape) for k, v in backbone.output.items()}
     assert shapes == {"C2": (None, 16, 24, 256), "C3": (None, 8, 12, 512),
                       "C4": (None, 4, 6, 1024), "C5": (None, 2, 3, 2048)}
-    dynamic = models.ResNetBackbone("resnet18", preact=True)  # (None, None, 3) input
+    dynamic = models.ResNetBackbone.from_variant("resnet18", preact=True)  # (None, None, 3) input
     out = dynamic(np.zeros((1, 64, 32, 3), "float32"))
     assert {k: tuple(v.shape) for k, v in out.items()} == {
         "C2": (1, 16, 8, 64), "C3": (1, 8, 4, 128), "C4": (1, 4, 2, 256), "C5": (1, 2, 1, 512)}
-    cifar = models.ResNetBackbone("resnet20")
+    cifar = models.ResNetBackbone.from_variant("resnet20")
     assert {k: tuple(v.shape) for k, v in cifar.output.items()} == {
         "C0": (None, 32, 32, 16), "C1": (None, 16, 16, 32), "C2": (None, 8, 8, 64)}
 
 
 def test_stride_on_moves_the_stride_not_the_parameters():
-    v15 = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3))
-    v1 = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3), stride_on="1x1")
+    v15 = models.ResNetBackbone.from_variant("resnet50", input_shape=(32, 32, 3))
+    v1 = models.ResNetBackbone.from_variant("resnet50", input_shape=(32, 32, 3), stride_on="1x1")
     assert trainable_count(v15) == trainable_count(v1)
     assert v15.get_layer("conv3_block1").convs[1].strides == (2, 2)
     assert v1.get_layer("conv3_block1").convs[0].strides == (2, 2)
 
 
-def test_merge_fn_gives_each_block_its_merge_layer():
-    seen = []
-
-    def merge_fn(index, total):
-        seen.append((index, total))
-        return keras.layers.Maximum(name=f"max_{index}")
-
-    model = models.ResNet20(merge_fn=merge_fn)
-    assert seen == [(i, 9) for i in range(9)]
+def test_merges_give_each_block_its_merge_layer_and_serialise(tmp_path):
+    merges = [None] * 8 + [keras.layers.Maximum(name="merge")]
+    model = models.ResNet20(merges=merges)
     assert isinstance(model.get_layer("stage3_block3").merge, keras.layers.Maximum)
+    assert isinstance(model.get_layer("stage3_block2").merge, keras.layers.Add)
+    config = model.backbone.get_config()["merges"]
+    assert config[:8] == [None] * 8 and config[8]["class_name"] == "Maximum"
+    model.save(tmp_path / "merges.keras")
+    restored = keras.saving.load_model(tmp_path / "merges.keras")
+    assert isinstance(restored.get_layer("stage3_block3").merge, keras.layers.Maximum)
+    with pytest.raises(ValueError, match=r"one merge per block \(9\). Received: 2 merges"):
+        models.ResNet20(merges=[None, None])
 
 
 def test_mixed_bfloat16_keeps_float32_probabilities():
@@ -142,7 +143,8 @@ def test_gradients_reach_every_trainable_weight():
 
 def test_backbone_layer_names_stay_what_weight_interop_relies_on():
     # models/resnet/keras_applications.py and Mask R-CNN's from_torchvision find layers so.
-    backbone = models.ResNetBackbone("resnet50", input_shape=(32, 32, 3), norm_layer="frozen")
+    backbone = models.ResNetBackbone.from_variant("resnet50", input_shape=(32, 32, 3),
+                                                  norm_layer="frozen")
     blocks = [f"conv{level}_block{j}" for level, n in zip(range(2, 6), (3, 4, 6, 3))
               for j in range(1, n + 1)]
     assert [layer.name for layer in backbone.layers] == [
@@ -152,7 +154,8 @@ def test_backbone_layer_names_stay_what_weight_interop_relies_on():
     assert [c.name for c in block.convs] == ["conv1", "conv2", "conv3"]
     assert [b.name for b in block.bns] == ["bn1", "bn2", "bn3"]
     assert (block.shortcut_conv.name, block.shortcut_bn.name) == ("shortcut_conv", "shortcut_bn")
-    preact = [layer.name for layer in models.ResNetBackbone("resnet18", preact=True).layers]
+    preact = [layer.name
+              for layer in models.ResNetBackbone.from_variant("resnet18", preact=True).layers]
     assert preact[-2:] == ["post_bn", "post_relu"] and "conv1_bn" not in preact
     cifar = [layer.name for layer in models.ResNet20().layers]
     assert cifar == ["images", "normalization", "conv1_conv", "conv1_bn", "conv1_relu",
@@ -176,20 +179,24 @@ def test_factories_have_explicit_signatures_with_the_paper_defaults():
     assert all(getattr(models, f.__name__) is f for f in resnet.FACTORIES.values())
 
 
-def test_one_frozen_config_value_builds_the_graph():
-    config = resnet.ResNetConfig.from_variant("resnet18", preact=True, width=2,
-                                              norm_layer="frozen", freeze_at=3)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        config.preact = False
-    assert (config.family, config.block, config.stage_blocks) == ("imagenet", "basic",
-                                                                  (2, 2, 2, 2))
-    assert config.stage_filters == (128, 256, 512, 1024) and config.stem_filters == 128
-    assert (config.shortcut, config.normalization) == ("projection", "torch")  # Sec. 3.3
-    built = resnet.build_backbone(config, input_shape=(32, 32, 3))
-    same = models.ResNetBackbone("resnet18", input_shape=(32, 32, 3), preact=True, width=2,
-                                 norm_layer="frozen", freeze_at=3)
-    assert [layer.name for layer in built.layers] == [layer.name for layer in same.layers]
-    assert trainable_count(built) == trainable_count(same) > 0
+def test_the_constructor_arguments_are_the_config():
+    backbone = models.ResNetBackbone.from_variant("resnet18", input_shape=(32, 32, 3),
+                                                  preact=True, width=2, norm_layer="frozen",
+                                                  freeze_at=3)
+    config = backbone.get_config()
+    assert (config["stem"], config["block"], config["stage_blocks"]) == ("imagenet", "basic",
+                                                                         (2, 2, 2, 2))
+    assert config["stage_filters"] == (128, 256, 512, 1024) and config["stem_filters"] == 128
+    assert (config["shortcut"], config["normalization"]) == ("projection", "torch")  # Sec. 3.3
+    assert config["input_shape"] == (32, 32, 3) and config["freeze_at"] == 3
+    built = models.ResNetBackbone(**config)  # the config is the constructor's arguments
+    assert [layer.name for layer in built.layers] == [layer.name for layer in backbone.layers]
+    assert trainable_count(built) == trainable_count(backbone) > 0
+    assert built.get_config() == config
+    classifier = models.ImageClassifier(backbone, 7, classifier_activation=None)
+    assert classifier.backbone is backbone and classifier.output_shape == (None, 7)
+    assert models.ImageClassifier.from_config(classifier.get_config()).count_params() == (
+        classifier.count_params())
 
 
 def normalisations(model):
@@ -207,8 +214,8 @@ FAMILY = {
     "ResNet20": lambda **kw: models.ResNet20(input_shape=(8, 8, 3), **kw),
     "ResNet18-preact": lambda **kw: models.ResNet18(num_classes=3, input_shape=(32, 32, 3),
                                                     preact=True, **kw),
-    "ResNetBackbone50": lambda **kw: models.ResNetBackbone("resnet50", input_shape=(32, 32, 3),
-                                                           **kw),
+    "ResNetBackbone50": lambda **kw: models.ResNetBackbone.from_variant(
+        "resnet50", input_shape=(32, 32, 3), **kw),
     "WideResNet": lambda **kw: models.WideResNet(10, 1, input_shape=(8, 8, 3), **kw),
     "SwapoutResNet": lambda **kw: models.SwapoutResNet(8, 1, input_shape=(8, 8, 3), **kw),
 }
@@ -281,22 +288,23 @@ def test_freeze_at_keeps_frozen_weights_through_fit_and_round_trip(tmp_path):
 
 
 def test_freeze_at_on_a_cifar_backbone():
-    full = trainable_count(models.ResNetBackbone("resnet20"))
-    assert trainable_count(models.ResNetBackbone("resnet20", freeze_at=1)) == (
+    full = trainable_count(models.ResNetBackbone.from_variant("resnet20"))
+    assert trainable_count(models.ResNetBackbone.from_variant("resnet20", freeze_at=1)) == (
         full - (3 * 3 * 3 * 16 + 2 * 16))  # the 3x3/16 stem conv and its BN
-    assert trainable_count(models.ResNetBackbone("resnet20", freeze_at=4)) == 0
+    assert trainable_count(models.ResNetBackbone.from_variant("resnet20", freeze_at=4)) == 0
 
 
 @pytest.mark.parametrize("call,match", [
     (lambda: models.ResNet50(freeze_at=6),
      r"Expected `freeze_at` to be an int in \[0, 5\].*Received: freeze_at=6"),
-    (lambda: models.ResNetBackbone("resnet20", freeze_at=-1),
+    (lambda: models.ResNetBackbone.from_variant("resnet20", freeze_at=-1),
      r"Expected `freeze_at` to be an int in \[0, 4\].*Received: freeze_at=-1"),
     (lambda: models.ResNet18(freeze_at=True), r"Received: freeze_at=True"),
     (lambda: models.ResNet20(norm_layer="group"),
      r"Expected `norm_layer` to be one of \('batch', 'frozen', 'sync'\)"),
     (lambda: models.ResNet20(width=0), r"Expected `width` to be a positive int"),
-    (lambda: models.ResNetBackbone("resnet21"), r"resnet20.*resnet1202.*resnet18.*resnet152"),
+    (lambda: models.ResNetBackbone.from_variant("resnet21"),
+     r"resnet20.*resnet1202.*resnet18.*resnet152"),
     (lambda: models.ResNet50(input_shape=(224, 224)), r"Expected input_shape=.*\(224, 224, 3\)"),
     (lambda: models.ResNet50(input_shape=(16, 16, 3)), r"height, width >= 32"),
     (lambda: models.ResNet50(input_shape=(64, 64, 1)), r"channels 3"),

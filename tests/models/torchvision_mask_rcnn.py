@@ -1,9 +1,10 @@
-"""Reference outputs of torchvision's maskrcnn_resnet50_fpn (weights=None), written to an .npz.
+"""Reference outputs of torchvision's maskrcnn_resnet50_fpn or fasterrcnn_resnet50_fpn
+(weights=None), written to an .npz.
 
 Run by tests/models/test_mask_rcnn_torchvision.py in a subprocess (plain python,
 torch only: pytest imports TensorFlow first, and torch must come first):
 
-    python tests/models/torchvision_mask_rcnn.py OUT.npz --size 320
+    python tests/models/torchvision_mask_rcnn.py OUT.npz --architecture fasterrcnn_resnet50_fpn
 
 Random weights, seeded, made informative: BN statistics are those of the test
 image (one train-mode pass, cumulative average), the RPN objectness and box
@@ -19,7 +20,9 @@ import argparse
 import numpy as np
 import torch
 import torchvision
-from torchvision.models.detection import maskrcnn_resnet50_fpn
+from torchvision.models import detection
+
+ARCHITECTURES = ("maskrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn")
 
 
 def test_image(height, width, seed):
@@ -49,11 +52,14 @@ def main():
     parser.add_argument("--max-size", type=int, default=448)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pth", help="also torch.save the state dict there")
+    parser.add_argument("--architecture", choices=ARCHITECTURES, default=ARCHITECTURES[0])
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(2)
-    model = maskrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
-                                  min_size=args.min_size, max_size=args.max_size)
+    model = getattr(detection, args.architecture)(
+        weights=None, weights_backbone=None, num_classes=91, min_size=args.min_size,
+        max_size=args.max_size)
+    masks = model.roi_heads.has_mask()
     image = test_image(args.height, args.width, args.seed)
     tensor = torch.from_numpy(image).permute(2, 0, 1).float() / 255.0
     with torch.no_grad():
@@ -71,11 +77,12 @@ def main():
         model.rpn.head.cls_logits.weight.mul_(10.0)
         model.roi_heads.box_predictor.cls_score.weight.mul_(4.0)
         model.roi_heads.box_predictor.bbox_pred.weight.mul_(3.0)
-        # One 2x2 upsampling kernel for the four positions: random ones draw a
-        # checkerboard at 28x28 that no two pasting conventions resample alike; trained
-        # masks are smooth.
-        upsample = model.roi_heads.mask_predictor.conv5_mask.weight
-        upsample.copy_(upsample[:, :, :1, :1].expand_as(upsample))
+        if masks:
+            # One 2x2 upsampling kernel for the four positions: random ones draw a
+            # checkerboard at 28x28 that no two pasting conventions resample alike; trained
+            # masks are smooth.
+            upsample = model.roi_heads.mask_predictor.conv5_mask.weight
+            upsample.copy_(upsample[:, :, :1, :1].expand_as(upsample))
 
         features = model.backbone(images.tensors)
         objectness, _ = model.rpn.head(list(features.values()))
@@ -84,9 +91,11 @@ def main():
         pooled = model.roi_heads.box_roi_pool(features, [props], images.image_sizes)
         class_logits, box_regression = model.roi_heads.box_predictor(
             model.roi_heads.box_head(pooled))
-        mask_boxes = props[:50]
-        mask_pooled = model.roi_heads.mask_roi_pool(features, [mask_boxes], images.image_sizes)
-        mask_logits = model.roi_heads.mask_predictor(model.roi_heads.mask_head(mask_pooled))
+        if masks:
+            mask_boxes = props[:50]
+            mask_pooled = model.roi_heads.mask_roi_pool(features, [mask_boxes],
+                                                        images.image_sizes)
+            mask_logits = model.roi_heads.mask_predictor(model.roi_heads.mask_head(mask_pooled))
         detections = model([tensor])[0]
 
     out = {f"sd/{k}": v.numpy() for k, v in model.state_dict().items()
@@ -98,15 +107,16 @@ def main():
         "proposals": props.numpy(),
         "box_logits": class_logits.numpy(),
         "box_regression": box_regression.numpy(),
-        "mask_boxes": mask_boxes.numpy(),
-        "mask_logits": mask_logits.numpy().transpose(0, 2, 3, 1),
         "boxes": detections["boxes"].numpy(),
         "scores": detections["scores"].numpy(),
         "labels": detections["labels"].numpy(),
-        "masks": detections["masks"].numpy()[:, 0],
         "torchvision": np.array(torchvision.__version__),
         "num_parameters": np.array(sum(p.numel() for p in model.parameters())),
     })
+    if masks:
+        out.update({"mask_boxes": mask_boxes.numpy(),
+                    "mask_logits": mask_logits.numpy().transpose(0, 2, 3, 1),
+                    "masks": detections["masks"].numpy()[:, 0]})
     for i, (name, value) in enumerate(features.items()):
         out[f"P{i + 2}"] = value.numpy().transpose(0, 2, 3, 1)
     for i, value in enumerate(objectness):  # [1, A, H, W] -> anchor order (H, W, A)

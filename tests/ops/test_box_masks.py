@@ -1,4 +1,4 @@
-"""ops.masks.box_mask_targets (ground truth stored cropped to its box) by hand and against
+"""ops.masks.crop_box_masks (ground truth stored cropped to its box) by hand and against
 the full-mask targets, and paste_masks' torchvision convention by hand."""
 
 import keras
@@ -17,20 +17,20 @@ def _seeded_and_clean():
 
 def test_box_crop_targets_by_hand():
     # A 4x4 crop of ones tiles its box [10, 18] x [10, 18]; the RoI is the box itself.
-    crop = np.ones((1, 1, 4, 4), np.float32)
-    box = np.array([[[10, 10, 18, 18]]], np.float32)
-    soft = K.box_mask_targets(crop, box, box, [[0]], 4, threshold=None).numpy()[0, 0]
+    crop = np.ones((1, 4, 4), np.float32)
+    box = np.array([[10, 10, 18, 18]], np.float32)
+    soft = K.crop_box_masks(crop, box, box, 4, threshold=None).numpy()[0]
     # Edge bins sample at mask coordinates -0.25 (0.75 of cell 0, the rest is the zero
     # outside) and 0.25 (1.0): mean 0.875 per axis; inner bins read 1.
     edge = np.array([0.875, 1, 1, 0.875])
     np.testing.assert_allclose(soft, np.outer(edge, edge), rtol=1e-6)
-    hard = K.box_mask_targets(crop, box, box, [[0]], 4).numpy()[0, 0]
+    hard = K.crop_box_masks(crop, box, box, 4).numpy()[0]
     np.testing.assert_array_equal(hard, 1)
     # An RoI outside the box reads zeros; the right half of the box reads the right half.
-    roi = np.array([[[30, 30, 40, 40], [14, 10, 22, 18]]], np.float32)
-    half = np.zeros((1, 1, 4, 4), np.float32)
+    roi = np.array([[30, 30, 40, 40], [14, 10, 22, 18]], np.float32)
+    half = np.zeros((2, 4, 4), np.float32)
     half[..., 2:] = 1
-    out = K.box_mask_targets(half, box, roi, [[0, 0]], 4).numpy()[0]
+    out = K.crop_box_masks(half, np.repeat(box, 2, axis=0), roi, 4).numpy()
     np.testing.assert_array_equal(out[0], 0)
     np.testing.assert_array_equal(out[1], np.tile([1, 1, 0, 0], (4, 1)))
 
@@ -53,8 +53,8 @@ def test_box_crop_targets_agree_with_full_mask_targets():
     crops = K.crop_and_resize_masks(masks, boxes, np.arange(4), 56, threshold=None)
     jitter = rng.uniform(-0.15, 0.15, (4, 4)) * np.tile(boxes[:, 2:] - boxes[:, :2], 2)
     rois = (boxes + jitter).astype(np.float32)
-    from_crops = K.box_mask_targets(crops[None], boxes[None], rois[None], [np.arange(4)])[0]
-    from_full = K.mask_targets(masks[None], rois[None], [np.arange(4)])[0]
+    from_crops = K.crop_box_masks(crops, boxes, rois)
+    from_full = K.crop_and_resize_masks(masks, rois, np.arange(4), 28)
     agree = np.mean(from_crops.numpy() == from_full.numpy(), axis=(1, 2))
     assert np.all(agree > 0.97), agree
 

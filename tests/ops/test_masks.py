@@ -128,20 +128,10 @@ def test_crop_hand_computed():
                                                           [0], 4).numpy()[0], np.ones((4, 4)))
 
 
-def test_mask_targets_batched_with_padding():
-    rng = np.random.default_rng(3)
-    gt = disc_masks(rng, 6, 16, 16).reshape(2, 3, 16, 16)
-    rois = np.tile(BOXES[None, :4] / 2, (2, 1, 1))
-    matched = np.array([[2, 0, 1, 0], [1, 1, 0, 2]], np.int32)
-    got = K.mask_targets(gt, rois, matched, 5).numpy()
-    soft = K.mask_targets(gt, rois, matched, 5, threshold=None).numpy()
-    assert got.shape == (2, 4, 5, 5)
-    for b in range(2):
-        want = K.crop_and_resize_masks(gt[b], rois[b], matched[b], 5, threshold=None).numpy()
-        np.testing.assert_allclose(soft[b], want, rtol=0, atol=ROUNDING)
-        assert_thresholded(got[b], want)
+def test_crop_refuses_batched_masks():
+    gt = disc_masks(np.random.default_rng(3), 6, 16, 16).reshape(2, 3, 16, 16)
     with pytest.raises(ValueError, match=r"\[G, H, W\]"):
-        K.crop_and_resize_masks(gt, rois[0], matched[0])
+        K.crop_and_resize_masks(gt, BOXES[:4] / 2, np.zeros(4, np.int32))
 
 
 def test_paste_at_box_position():
@@ -172,11 +162,11 @@ def test_paste_matches_grid_sample_reference():
 
 def test_mirrored_strategy(mirrored_strategy):
     rng = np.random.default_rng(5)
-    gt = disc_masks(rng, 4, 16, 16).reshape(2, 2, 16, 16)
-    rois = np.tile(BOXES[None, :3] / 2, (2, 1, 1))
-    matched = np.array([[0, 1, 1], [1, 0, 0]], np.int32)
-    fn = tf.function(lambda g, r, m: K.mask_targets(g, r, m, 6, threshold=None))
-    eager = K.mask_targets(gt, rois, matched, 6, threshold=None).numpy()
+    gt = disc_masks(rng, 4, 16, 16)
+    rois = BOXES[:3] / 2
+    matched = np.array([0, 3, 1], np.int32)
+    fn = tf.function(lambda g, r, m: K.crop_and_resize_masks(g, r, m, 6, threshold=None))
+    eager = K.crop_and_resize_masks(gt, rois, matched, 6, threshold=None).numpy()
     strategy = mirrored_strategy
     with strategy.scope():
         out = strategy.run(fn, args=(tf.constant(gt), tf.constant(rois), tf.constant(matched)))

@@ -1,6 +1,7 @@
 """ops.targets: RPN and RoI training targets on worked examples (IoUs and deltas by hand),
 no ground truth, padding, and per-image seeds."""
 
+import functools
 import math
 
 import keras
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_zoo.ops import boxes as B
 from keras_zoo.ops import matching
 from keras_zoo.ops import targets as T
 
@@ -23,13 +25,33 @@ GT = np.array([[[0, 0, 10, 10], [0, 0, 0, 0]]], np.float32)  # one real box, one
 GT_VALID = np.array([[True, False]])
 
 
+def rpn_rules(num_samples, positive_fraction=0.5):
+    """The RPN's match, sample and encode callables (Faster R-CNN Sec. 3.1.2)."""
+    return {"match": functools.partial(matching.match_boxes, fg_threshold=0.7,
+                                       bg_threshold=0.3, allow_low_quality_matches=True),
+            "sample": functools.partial(_sample, num_samples, positive_fraction),
+            "encode": B.encode}
+
+
+def roi_rules(num_samples, positive_fraction=0.25):
+    """The RoI heads' callables (Mask R-CNN Sec. 3.1): IoU 0.5, weights (10, 10, 5, 5)."""
+    return {"match": functools.partial(matching.match_boxes, fg_threshold=0.5,
+                                       bg_threshold=0.5, allow_low_quality_matches=False),
+            "sample": functools.partial(_sample, num_samples, positive_fraction),
+            "encode": functools.partial(B.encode, weights=B.HEAD_BOX_WEIGHTS)}
+
+
+def _sample(num_samples, positive_fraction, labels, seed):
+    return matching.sample_balanced(labels, num_samples, positive_fraction, seed)
+
+
 def test_rpn_targets_worked_example():
     anchors = np.array([[0, 0, 10, 10],     # IoU 1        -> positive
                         [0, 0, 10, 20],     # IoU 100/200  -> ignored (0.3 <= 0.5 < 0.7)
                         [20, 20, 30, 30],   # IoU 0        -> negative
                         [0, 0, 10, 12]],    # IoU 100/120  -> positive
                        np.float32)
-    t = T.rpn_targets(anchors, GT, GT_VALID, seed=0, num_samples=4, positive_fraction=0.5)
+    t = T.rpn_targets(anchors, GT, GT_VALID, seed=0, **rpn_rules(4))
     # 2 positive slots (both positives), then the single negative, then padding
     assert sorted(t["indices"][0, :2].numpy()) == [0, 3]
     assert t["indices"][0, 2] == 2
@@ -48,7 +70,7 @@ def test_rpn_targets_without_ground_truth_are_all_background():
     anchors = np.array([[0, 0, 4, 4], [2, 2, 8, 8], [5, 5, 9, 9]], np.float32)
     for gt, valid in ((GT, np.zeros((1, 2), bool)), (np.zeros((1, 0, 4), np.float32),
                                                      np.zeros((1, 0), bool))):
-        t = T.rpn_targets(anchors, gt, valid, seed=0, num_samples=4)
+        t = T.rpn_targets(anchors, gt, valid, seed=0, **rpn_rules(4))
         np.testing.assert_array_equal(t["weights"], [[1, 1, 1, 0]])
         np.testing.assert_array_equal(t["labels"], 0)
         assert np.all(np.isfinite(t["box_targets"])) and not np.any(t["positive"])
@@ -61,7 +83,7 @@ def test_roi_targets_worked_example():
                          np.float32)
     valid = np.array([[True, True, False]])
     t = T.roi_targets(proposals, valid, GT, np.array([[3, 0]]), GT_VALID, seed=0,
-                      num_samples=4, positive_fraction=0.5)
+                      **roi_rules(4, 0.5))
     # positives: proposal 0 and the ground truth itself (added to the proposals)
     positives = t["rois"][0, :2].numpy()
     assert sorted(map(tuple, positives)) == [(0, 0, 10, 10), (0, 0, 10, 12)]
@@ -80,7 +102,7 @@ def test_roi_targets_without_ground_truth():
     proposals = np.array([[[0, 0, 10, 12], [3, 3, 9, 9]]], np.float32)
     t = T.roi_targets(proposals, np.array([[True, True]]), np.zeros((1, 0, 4), np.float32),
                       np.zeros((1, 0), np.int32), np.zeros((1, 0), bool), seed=0,
-                      num_samples=3)
+                      **roi_rules(3))
     np.testing.assert_array_equal(t["classes"], 0)
     np.testing.assert_array_equal(t["weights"], [[1, 1, 0]])
     assert np.all(np.isfinite(t["box_targets"]))

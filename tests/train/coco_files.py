@@ -105,7 +105,7 @@ def tiny_coco(root, split="train"):
 def classify_everything_as(model, index):
     """Makes a `MaskRCNN`'s box head classify every RoI as class `index` with confidence:
     an untrained model scores everything below its 0.05 threshold and detects nothing."""
-    kernel, bias = model.box_head.classifier.get_weights()
+    kernel, bias = model.box_predictor.classifier.get_weights()
     bias[:] = -10.0
     bias[index] = 10.0
-    model.box_head.classifier.set_weights([kernel * 0, bias])
+    model.box_predictor.classifier.set_weights([kernel * 0, bias])

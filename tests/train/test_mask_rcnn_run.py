@@ -74,7 +74,8 @@ _LOAD = textwrap.dedent("""
     state = torch.load({path!r}, weights_only=True)
     ours = model.backbone.body.get_layer("conv1_conv").get_weights()[0]
     assert np.array_equal(ours, state["backbone.body.conv1.weight"].numpy().transpose(2, 3, 1, 0))
-    print(model.num_classes, tuple(model.box_head.classifier.kernel.shape), model.aligned)
+    print(model.num_classes, tuple(model.box_predictor.classifier.kernel.shape),
+          model.box_roi_pool.aligned, model.mask_roi_pool.aligned)
 """)
 
 
@@ -85,7 +86,8 @@ def test_init_torchvision_replaces_the_class_layers(tmp_path):
     loaded = subprocess.run([sys.executable, "-c", _LOAD.format(path=path)], capture_output=True,
                             text=True, timeout=600, cwd=ROOT)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert loaded.stdout.split("\n")[-2] == "4 (1024, 4) False"  # torchvision's aligned=False
+    # torchvision's aligned=False in both poolers
+    assert loaded.stdout.split("\n")[-2] == "4 (1024, 4) False False"
 
 
 def test_from_scratch_backbone_trains_every_stage(coco):
@@ -95,7 +97,7 @@ def test_from_scratch_backbone_trains_every_stage(coco):
     recipe = recipes.get(config["recipe"])
     with keras.StatelessScope():  # shapes only: no initial values drawn
         model = recipe.build_model(registry.get("mask-rcnn-r101").builder, data, config)
-    assert model.num_classes == 4 and model.backbone.body_name == "resnet101"
+    assert model.num_classes == 4 and model.backbone.body.name == "resnet101_body"
     body = model.backbone.body
     assert all(layer.trainable for layer in body.layers)  # freeze_at 0
     assert type(body.get_layer("conv1_bn")).__name__ == "BatchNormalization"

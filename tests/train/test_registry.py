@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_zoo.models.swapout_resnet import VARIANTS
+from keras_zoo.models.resnet import VARIANTS
 from keras_zoo.train import registry
 
 
@@ -20,9 +20,15 @@ def test_parameter_counts_are_the_built_models(name):
 
 
 def test_swapout_rows_are_the_models_variants():
-    rows = {name: entry.kwargs for name, entry in registry.MODELS.items()
+    rows = {name.replace("-", "_"): entry.kwargs for name, entry in registry.MODELS.items()
             if entry.factory == "SwapoutResNet"}
-    assert rows == VARIANTS
+    assert set(rows) == {name for name in VARIANTS
+                         if name.startswith(("swapout_", "stochastic_depth_"))}
+    for name, kwargs in rows.items():
+        row = VARIANTS[name]
+        assert row["merge"]["kind"] == kwargs["merge"], name
+        assert row["stage_blocks"] == ((kwargs["depth"] - 2) // 6,) * 3, name
+        assert row["stage_filters"] == tuple(f * kwargs["width"] for f in (16, 32, 64)), name
 
 
 def test_every_row_names_a_factory_and_a_recipe():

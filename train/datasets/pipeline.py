@@ -10,6 +10,8 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
+from keras_zoo.checks import positive_int
+
 from .image_dataset import AUGMENTATIONS
 
 # Pixels padded on each side before the random crop. "cifar": 4, He et al.
@@ -72,9 +74,7 @@ def _check(x, y, batch_size, augmentation, pad):
     if y.shape != x.shape[:1]:
         raise ValueError(f"Expected y of shape [{len(x)}] (one label per image). "
                          f"Received: y.shape={y.shape}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-            or batch_size < 1:
-        raise ValueError(f"Expected batch_size a positive int. Received: batch_size={batch_size!r}")
+    positive_int("batch_size", batch_size)
     if augmentation not in AUGMENTATIONS:
         raise ValueError(f"Expected augmentation in {AUGMENTATIONS}. "
                          f"Received: augmentation={augmentation!r}")

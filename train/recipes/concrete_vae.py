@@ -19,9 +19,10 @@ batch 100 (Jang's released code); temperature tau = max(0.5, exp(-r t))
 (Sec. 4.2). Jang updates it every N in {500, 1000} steps with r in {1e-5,
 1e-4} over ~100k steps; a digits run has only ~1,500 steps, so the schedule
 here is N = 100, r = 5e-4 (tau reaches 0.5 at step 1,400). Evaluation
-discretises z and reports ``neg_elbo`` and ``iwae_nll`` with k = 1000
-(both papers). Binarisation (`datasets.binarized`): MNIST fixed (one seeded
-Bernoulli draw, as the papers), digits thresholded at 0.5 (their grey
+discretises z and reports ``loss`` (the negative ELBO; ``reconstruction`` and ``kl``,
+its terms) and ``iwae_nll`` with k = 1000 (both papers). Binarisation
+(`datasets.binarized`): MNIST fixed (one seeded Bernoulli draw, as the papers), digits
+thresholded at 0.5 (their grey
 pixels would make a Bernoulli draw mostly noise; see that module). The run
 directory gets ``samples.png``: test images, their reconstructions (argmax
 code) and samples from the prior.

@@ -170,9 +170,9 @@ class MaskRCNNRecipe(Recipe):
                 config, len(train.training_images(config["skip_empty"]))))
 
     def build_model(self, builder, data, config):
-        """`MaskRCNN` for the dataset's categories, from scratch or from torchvision."""
-        shared = {"num_classes": data.categories.num_classes, "min_size": config["min_size"],
-                  "max_size": config["max_size"], "use_roi_align": config["use_roi_align"],
+        """`MaskRCNN` for the dataset's categories, from scratch or from torchvision; RoI
+        poolers from ``use_roi_align`` (torchvision's weights: its ``aligned=False``)."""
+        shared = {"min_size": config["min_size"], "max_size": config["max_size"],
                   "seed": config["seed"]}
         if config["init"] is not None:
             kind, path = config["init"]
@@ -180,10 +180,16 @@ class MaskRCNNRecipe(Recipe):
                 raise ValueError("Expected --init torchvision PATH for mask-rcnn (torchvision's "
                                  f"maskrcnn_resnet50_fpn). Received: --init {kind} for "
                                  f"{config['model']}")
-            return models.mask_rcnn.from_torchvision(path, **shared)
-        backbone = models.mask_rcnn.FPNBackbone(config["backbone"], norm_layer=config[
-            "norm_layer"], freeze_at=config["freeze_at"], name="backbone")
-        return builder(backbone=backbone, **shared)
+            poolers = models.mask_rcnn.roi_poolers(aligned=False,
+                                                   use_roi_align=config["use_roi_align"])
+            return models.mask_rcnn.from_torchvision(
+                path, num_classes=data.categories.num_classes, **poolers, **shared)
+        backbone = models.mask_rcnn.FPNBackbone.from_variant(
+            config["backbone"], norm_layer=config["norm_layer"], freeze_at=config["freeze_at"],
+            name="backbone")
+        return builder(num_classes=data.categories.num_classes, backbone=backbone,
+                       **models.mask_rcnn.roi_poolers(use_roi_align=config["use_roi_align"]),
+                       **shared)
 
     def compile_model(self, model, config, *, steps_per_epoch, jit_compile="auto"):
         """L2SGD on detectron2's warm-up multi-step schedule (see the module docstring)."""

@@ -1,83 +1,74 @@
-"""`BoxHead`: the Fast R-CNN head of Mask R-CNN (classification and box regression)."""
+"""`BoxHead`: pooled RoI features -> one feature vector per RoI (Fast R-CNN's head)."""
 
 import keras
-import tensorflow as tf
 
-from keras_zoo.models.mask_rcnn._roi_head import RoIHead
+from keras_zoo.checks import positive_ints
+from keras_zoo.layers.norm_layer import check_norm_layer
+from keras_zoo.models.mask_rcnn._conv_stack import apply_conv_stack, build_conv_stack
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class BoxHead(RoIHead):
-    """FPN box head (Lin et al. 2017, Sec. 4.2; Mask R-CNN Sec. 3.1, Fig. 4 right).
+class BoxHead(keras.layers.Layer):
+    """The RoI box head of an FPN detector, between the pooler and the `BoxPredictor`.
 
-    `MultiLevelRoIAlign` 7x7 (sampling ratio 2), flatten, two fully connected
-    layers of 1024 with ReLU ("2fc"), then a classifier over ``num_classes``
-    (background 0 included) and class-specific box deltas (4 per class). The
-    predictors start as N(0, 0.01) and N(0, 0.001) (detectron2).
+    ``conv_filters`` 3x3 convolutions (+ ``norm_layer``) with ReLU, flatten, then
+    fully connected layers of ``fc_units`` with ReLU. The defaults are FPN's "2fc"
+    head (Lin et al. 2017, Sec. 4.2; Mask R-CNN Fig. 4 right): two fc of 1024 on 7x7
+    RoIAlign features. torchvision's v2 detectors use "4conv1fc" (four 256-filter
+    convolutions with batch normalisation, one fc of 1024; Wu et al. 2019 /
+    ``FastRCNNConvFCHead``).
 
     Args:
-        num_classes: classifier outputs, background included (91 for COCO ids).
-        pool_size: RoIAlign output (7).
-        fc_units: widths of the fully connected layers (1024, 1024).
-        sampling_ratio, aligned, use_roi_align, levels, implementation: of the
-            pooler (see ``RoIHead``).
+        conv_filters: filters of the 3x3 convolutions, first to last (none: "2fc").
+        fc_units: widths of the fully connected layers ("fc6", "fc7", ...).
+        norm_layer: None (convolutions with bias) or "batch", "frozen", "sync" after
+            each convolution.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: ``[pyramid, rois]``: the backbone's dict ``{"P2": ..., "P5": ...}`` and
-            ``rois [B, R, 4]`` float32 ``xyxy`` in (padded) input pixels.
+        inputs: pooled features ``[K, s, s, C]`` (s = 7 in the paper).
+        training: the normalisation's mode.
 
     Returns:
-        ``(logits [B, R, num_classes], deltas [B, R, num_classes, 4])``; the deltas
-        decode with ``ops.boxes.HEAD_BOX_WEIGHTS`` (10, 10, 5, 5).
+        ``[K, fc_units[-1]]`` (or the flattened features when ``fc_units`` is empty).
 
     Example:
 
-    >>> head = BoxHead(3, fc_units=(16,))
-    >>> pyramid = {f"P{k}": np.zeros((1, 64 >> k, 64 >> k, 8), "float32") for k in (2, 3, 4, 5)}
-    >>> logits, deltas = head([pyramid, np.array([[[0, 0, 32, 32]]], "float32")])
-    >>> logits.shape, deltas.shape
-    (TensorShape([1, 1, 3]), TensorShape([1, 1, 3, 4]))
+    >>> BoxHead(fc_units=(16,))(np.zeros((2, 7, 7, 8), "float32")).shape
+    TensorShape([2, 16])
     """
 
-    def __init__(self, num_classes, *, pool_size=7, fc_units=(1024, 1024), sampling_ratio=2,
-                 aligned=True, use_roi_align=True, levels=(2, 3, 4, 5),
-                 implementation="crop_and_resize", **kwargs):
-        super().__init__(num_classes, pool_size=pool_size, sampling_ratio=sampling_ratio,
-                         aligned=aligned, use_roi_align=use_roi_align, levels=levels,
-                         implementation=implementation, **kwargs)
-        self.fc_units = tuple(int(u) for u in fc_units)
+    def __init__(self, conv_filters=(), fc_units=(1024, 1024), norm_layer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.conv_filters = positive_ints("conv_filters", conv_filters)
+        self.fc_units = positive_ints("fc_units", fc_units)
+        self.norm_layer = None if norm_layer is None else check_norm_layer(norm_layer)
 
-    def build_head(self, channels):
-        dense = {"dtype": self.dtype_policy}
-        self.fcs = [keras.layers.Dense(units, activation="relu", name=f"fc{i + 6}", **dense)
-                    for i, units in enumerate(self.fc_units)]
-        self.classifier = keras.layers.Dense(
-            self.num_classes, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01),
-            name="classifier", **dense)
-        self.box_deltas = keras.layers.Dense(
-            4 * self.num_classes,
-            kernel_initializer=keras.initializers.RandomNormal(stddev=0.001),
-            name="box_deltas", **dense)
-        size = self.pool_size * self.pool_size * channels
-        for fc in self.fcs:
+    def build(self, input_shape):
+        shape = build_conv_stack(self, self.conv_filters, self.norm_layer, input_shape)
+        size = shape[1] * shape[2] * shape[3]
+        self.fcs = []
+        for i, units in enumerate(self.fc_units):
+            fc = keras.layers.Dense(units, activation="relu", dtype=self.dtype_policy,
+                                    name=f"fc{i + 6}")
             fc.build((None, size))
-            size = fc.units
-        self.classifier.build((None, size))
-        self.box_deltas.build((None, size))
+            self.fcs.append(fc)
+            size = units
 
-    def head(self, pooled):
-        x = tf.reshape(pooled, [-1, self.pool_size * self.pool_size * pooled.shape[-1]])
+    def call(self, inputs, training=None):
+        x = apply_conv_stack(self, inputs, training)
+        x = keras.ops.reshape(x, (-1, x.shape[1] * x.shape[2] * x.shape[3]))
         for fc in self.fcs:
             x = fc(x)
-        deltas = tf.reshape(self.box_deltas(x), [-1, self.num_classes, 4])
-        return self.classifier(x), deltas
+        return x
 
     def compute_output_shape(self, input_shape):
-        _, rois = input_shape
-        return (rois[0], rois[1], self.num_classes), (rois[0], rois[1], self.num_classes, 4)
+        channels = self.conv_filters[-1] if self.conv_filters else input_shape[3]
+        size = self.fc_units[-1] if self.fc_units else input_shape[1] * input_shape[2] * channels
+        return (input_shape[0], size)
 
     def get_config(self):
         config = super().get_config()
-        config["fc_units"] = self.fc_units
+        config.update({"conv_filters": self.conv_filters, "fc_units": self.fc_units,
+                       "norm_layer": self.norm_layer})
         return config

@@ -1,15 +1,18 @@
-"""`from_torchvision`: a `MaskRCNN` with the weights of torchvision's ``maskrcnn_resnet50_fpn``."""
+"""`from_torchvision`: a `MaskRCNN` or `FasterRCNN` with the weights of torchvision's
+``maskrcnn_resnet50_fpn`` or ``fasterrcnn_resnet50_fpn``."""
 
 import os
 import re
 
 import numpy as np
 
+from keras_zoo.checks import size_pair
+from keras_zoo.models.mask_rcnn.box_predictor import BoxPredictor
+from keras_zoo.models.mask_rcnn.faster_rcnn import FasterRCNN
+from keras_zoo.models.mask_rcnn.mask_predictor import MaskPredictor
 from keras_zoo.models.mask_rcnn.mask_rcnn import MaskRCNN
+from keras_zoo.models.mask_rcnn.roi_poolers import roi_poolers
 
-# torchvision's inference settings that differ from MaskRCNN's defaults: its poolers
-# (MultiScaleRoIAlign) use the legacy aligned=False convention.
-TORCHVISION_CONFIG = {"aligned": False}
 # Checkpoints written before torchvision 0.13 (the COCO weights among them) name two
 # heads differently; torchvision upgrades them on load, so do we.
 _LEGACY_NAMES = (
@@ -17,8 +20,6 @@ _LEGACY_NAMES = (
     (re.compile(r"^roi_heads\.mask_head\.mask_fcn(\d)\.(weight|bias)$"),
      lambda m: f"roi_heads.mask_head.{int(m.group(1)) - 1}.0.{m.group(2)}"),
 )
-_CLASS_LAYERS = ("roi_heads.box_predictor.cls_score", "roi_heads.box_predictor.bbox_pred",
-                 "roi_heads.mask_predictor.mask_fcn_logits")
 
 
 def _to_numpy(value):
@@ -59,7 +60,8 @@ class _Weights:
 
     def pop(self, name):
         if name not in self.arrays:
-            raise ValueError("Expected a maskrcnn_resnet50_fpn state dict. "
+            raise ValueError("Expected a torchvision maskrcnn_resnet50_fpn or "
+                             "fasterrcnn_resnet50_fpn state dict. "
                              f"Received: a state dict without {name!r}")
         return self.arrays.pop(name)
 
@@ -81,10 +83,6 @@ class _Weights:
         layer.set_weights([self.pop(f"{prefix}.{k}")
                            for k in ("weight", "bias", "running_mean", "running_var")])
 
-    def drop(self, prefix):
-        for suffix in ("weight", "bias"):
-            self.pop(f"{prefix}.{suffix}")
-
 
 def _copy_body(weights, body, prefix="backbone.body"):
     weights.conv(body.get_layer("conv1_conv"), f"{prefix}.conv1", bias=False)
@@ -104,21 +102,21 @@ def _copy_body(weights, body, prefix="backbone.body"):
 
 
 def _fc6_kernel(weight, pool_size):
-    """torchvision flattens pooled [C, 7, 7] features, we flatten [7, 7, C]."""
-    out, flat = weight.shape
-    channels = flat // (pool_size * pool_size)
-    kernel = weight.reshape(out, channels, pool_size, pool_size).transpose(2, 3, 1, 0)
+    """torchvision flattens pooled [C, h, w] features, we flatten [h, w, C]."""
+    (h, w), (out, flat) = size_pair("pool_size", pool_size), weight.shape
+    kernel = weight.reshape(out, flat // (h * w), h, w).transpose(2, 3, 1, 0)
     return kernel.reshape(flat, out)
 
 
-def from_torchvision(state_dict, **overrides):
-    """Builds a `MaskRCNN` from torchvision's ``maskrcnn_resnet50_fpn`` (v1) weights.
+def from_torchvision(state_dict, *, num_classes=None, **overrides):
+    """Builds a detector from torchvision's ``maskrcnn_resnet50_fpn`` (a `MaskRCNN`) or
+    ``fasterrcnn_resnet50_fpn`` (a `FasterRCNN`) weights, whichever the state dict holds.
 
-    The model reproduces torchvision's inference: ResNet-50-FPN with frozen BN,
-    its pixel normalisation, resize policy (800 / 1333), anchors, thresholds and
-    its pooler convention (``aligned=False``). torchvision's COCO weights
-    (``maskrcnn_resnet50_fpn_coco``, box AP 37.9 / mask AP 34.6) make a pretrained
-    Keras Mask R-CNN:
+    The model reproduces torchvision's inference: ResNet-50-FPN with frozen BN, its
+    pixel normalisation, resize policy (800 / 1333), anchors, thresholds and its
+    poolers' convention (``roi_poolers(aligned=False)``). torchvision's COCO
+    weights (``maskrcnn_resnet50_fpn_coco``, box AP 37.9 / mask AP 34.6) make a
+    pretrained Keras Mask R-CNN:
 
     >>> state = torch.load("maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth")  # doctest: +SKIP
     >>> model = models.mask_rcnn.from_torchvision(state)               # doctest: +SKIP
@@ -128,44 +126,54 @@ def from_torchvision(state_dict, **overrides):
             tensors (``model.state_dict()``), or the path of a ``.pth`` file (needs
             torch: ``pip install 'keras_zoo[torch]'``). Names of checkpoints older than
             torchvision 0.13 are accepted too.
-        **overrides: `MaskRCNN` keyword arguments replacing the torchvision ones, e.g.
-            ``num_classes=5`` for fine-tuning: the class-specific layers (classifier,
-            box deltas, mask logits) then keep their fresh initialisation, every
-            other weight is copied.
+        num_classes: None keeps torchvision's classes; another count (background
+            included) replaces the predictors with fresh ones for fine-tuning
+            (`FasterRCNN.replace`): every other weight is copied, the mask predictor's
+            class-independent upsampling included.
+        **overrides: other constructor arguments replacing the torchvision ones (e.g.
+            ``min_size``, ``seed``, RoI poolers).
 
     Returns:
-        A `MaskRCNN` (``backbone="resnet50_fpn"``).
+        A `MaskRCNN` or `FasterRCNN` (``backbone="resnet50_fpn"``).
     """
-    arrays = _load(state_dict)
-    weights = _Weights(arrays)
-    num_classes = weights.arrays.get("roi_heads.box_predictor.cls_score.weight",
-                                     np.zeros((91, 1))).shape[0]
-    config = {"num_classes": num_classes, **TORCHVISION_CONFIG, **overrides}
-    model = MaskRCNN(**config)
+    weights = _Weights(_load(state_dict))
+    masks = any(name.startswith("roi_heads.mask_predictor.") for name in weights.arrays)
+    trained_classes = weights.arrays.get("roi_heads.box_predictor.cls_score.weight",
+                                         np.zeros((91, 1))).shape[0]
+    task = MaskRCNN if masks else FasterRCNN
+    model = task(trained_classes, **{**roi_poolers(masks=masks, aligned=False), **overrides})
     _copy_body(weights, model.backbone.body)
     fpn = model.backbone.fpn
     for i, (lateral, output) in enumerate(zip(fpn.lateral_convs, fpn.output_convs)):
         weights.conv(lateral, f"backbone.fpn.inner_blocks.{i}.0")
         weights.conv(output, f"backbone.fpn.layer_blocks.{i}.0")
     rpn = model.rpn_head
-    weights.conv(rpn.conv, "rpn.head.conv.0.0")
+    weights.conv(rpn.convs[0], "rpn.head.conv.0.0")
     weights.conv(rpn.objectness, "rpn.head.cls_logits")
     weights.conv(rpn.box_deltas, "rpn.head.bbox_pred")
-    box, mask = model.box_head, model.mask_head
-    weights.dense(box.fcs[0], "roi_heads.box_head.fc6",
-                  _fc6_kernel(weights.pop("roi_heads.box_head.fc6.weight"), box.pool_size))
-    weights.dense(box.fcs[1], "roi_heads.box_head.fc7")
-    for i, conv in enumerate(mask.convs):
-        weights.conv(conv, f"roi_heads.mask_head.{i}.0")
-    weights.conv_transpose(mask.upsample, "roi_heads.mask_predictor.conv5_mask")
-    if model.num_classes == num_classes:
-        weights.dense(box.classifier, "roi_heads.box_predictor.cls_score")
-        weights.dense(box.box_deltas, "roi_heads.box_predictor.bbox_pred")
-        weights.conv(mask.logits, "roi_heads.mask_predictor.mask_fcn_logits")
-    else:
-        for prefix in _CLASS_LAYERS:
-            weights.drop(prefix)
+    box_head, pool_size = model.box_head, model.box_roi_pool.output_size
+    weights.dense(box_head.fcs[0], "roi_heads.box_head.fc6",
+                  _fc6_kernel(weights.pop("roi_heads.box_head.fc6.weight"), pool_size))
+    weights.dense(box_head.fcs[1], "roi_heads.box_head.fc7")
+    weights.dense(model.box_predictor.classifier, "roi_heads.box_predictor.cls_score")
+    weights.dense(model.box_predictor.box_deltas, "roi_heads.box_predictor.bbox_pred")
+    if masks:
+        for i, conv in enumerate(model.mask_head.convs):
+            weights.conv(conv, f"roi_heads.mask_head.{i}.0")
+        weights.conv_transpose(model.mask_predictor.upsample,
+                               "roi_heads.mask_predictor.conv5_mask")
+        weights.conv(model.mask_predictor.logits, "roi_heads.mask_predictor.mask_fcn_logits")
     if weights.arrays:
-        raise ValueError("Expected only maskrcnn_resnet50_fpn weights. Received: unused "
-                         f"entries {sorted(weights.arrays)[:5]}")
-    return model
+        raise ValueError(f"Expected only {task.__name__} weights of torchvision. Received: "
+                         f"unused entries {sorted(weights.arrays)[:5]}")
+    if num_classes is None or num_classes == trained_classes:
+        return model
+    new = {"box_predictor": BoxPredictor(num_classes, name="box_predictor")}
+    if masks:
+        new["mask_predictor"] = MaskPredictor(
+            num_classes, upsample_filters=model.mask_predictor.upsample_filters,
+            name="mask_predictor")
+    tuned = model.replace(**new)
+    if masks:  # the 2x upsampling does not depend on the classes: keep the trained one
+        tuned.mask_predictor.upsample.set_weights(model.mask_predictor.upsample.get_weights())
+    return tuned

@@ -1,83 +1,55 @@
-"""`MaskHead`: the FCN mask branch of Mask R-CNN."""
+"""`MaskHead`: pooled RoI features -> mask features (the FCN of Mask R-CNN's mask branch)."""
 
 import keras
 
-from keras_zoo.models.mask_rcnn._roi_head import RoIHead
+from keras_zoo.checks import positive_ints
+from keras_zoo.layers.norm_layer import check_norm_layer
+from keras_zoo.models.mask_rcnn._conv_stack import apply_conv_stack, build_conv_stack
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class MaskHead(RoIHead):
-    """FPN mask head (He et al. 2017, Sec. 3, Fig. 4 right).
-
-    `MultiLevelRoIAlign` 14x14 (sampling ratio 2), four 3x3 convolutions of 256
-    with ReLU, a 2x2 stride-2 transposed convolution + ReLU to 28x28, and a 1x1
-    convolution to one mask logit map per class (``num_classes``, background
-    included, as torchvision). Per-pixel sigmoid, no competition between classes
-    (Sec. 3: "decouples mask and class prediction"). Kernels start He-normal
-    (fan-out), as torchvision and detectron2.
+class MaskHead(keras.layers.Layer):
+    """FPN mask head (He et al. 2017, Sec. 3, Fig. 4 right): four 3x3 convolutions of
+    256 with ReLU on 14x14 RoIAlign features; torchvision's v2 adds batch normalisation
+    (``norm_layer="batch"``). Kernels start He-normal over fan-out (torchvision,
+    detectron2). The `MaskPredictor` upsamples and predicts the masks.
 
     Args:
-        num_classes: mask outputs, background included.
-        pool_size: RoIAlign output (14); the masks are twice as large (28).
         conv_filters: filters of the 3x3 convolutions ((256,) * 4).
-        upsample_filters: filters of the transposed convolution (256).
-        sampling_ratio, aligned, use_roi_align, levels, implementation: of the
-            pooler (see ``RoIHead``).
+        norm_layer: None (convolutions with bias) or "batch", "frozen", "sync".
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
-        inputs: ``[pyramid, rois]``: the backbone's dict ``{"P2": ..., "P5": ...}`` and
-            ``rois [B, R, 4]`` float32 ``xyxy`` in (padded) input pixels.
+        inputs: pooled features ``[K, s, s, C]`` (s = 14).
+        training: the normalisation's mode.
 
     Returns:
-        ``[B, R, 2 pool_size, 2 pool_size, num_classes]`` mask logits.
+        ``[K, s, s, conv_filters[-1]]``.
 
     Example:
 
-    >>> head = MaskHead(3, conv_filters=(8,), upsample_filters=8)
-    >>> pyramid = {f"P{k}": np.zeros((1, 64 >> k, 64 >> k, 8), "float32") for k in (2, 3, 4, 5)}
-    >>> head([pyramid, np.array([[[0, 0, 32, 32]]], "float32")]).shape
-    TensorShape([1, 1, 28, 28, 3])
+    >>> MaskHead(conv_filters=(8,))(np.zeros((2, 14, 14, 4), "float32")).shape
+    TensorShape([2, 14, 14, 8])
     """
 
-    def __init__(self, num_classes, *, pool_size=14, conv_filters=(256, 256, 256, 256),
-                 upsample_filters=256, sampling_ratio=2, aligned=True, use_roi_align=True,
-                 levels=(2, 3, 4, 5), implementation="crop_and_resize", **kwargs):
-        super().__init__(num_classes, pool_size=pool_size, sampling_ratio=sampling_ratio,
-                         aligned=aligned, use_roi_align=use_roi_align, levels=levels,
-                         implementation=implementation, **kwargs)
-        self.conv_filters = tuple(int(f) for f in conv_filters)
-        self.upsample_filters = int(upsample_filters)
+    def __init__(self, conv_filters=(256, 256, 256, 256), norm_layer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.conv_filters = positive_ints("conv_filters", conv_filters)
+        if not self.conv_filters:
+            raise ValueError("Expected at least one convolution in conv_filters. "
+                             f"Received: conv_filters={conv_filters!r}")
+        self.norm_layer = None if norm_layer is None else check_norm_layer(norm_layer)
 
-    def build_head(self, channels):
-        init = {"kernel_initializer": keras.initializers.VarianceScaling(
-            2.0, "fan_out", "untruncated_normal"), "dtype": self.dtype_policy}
-        self.convs = [keras.layers.Conv2D(f, 3, padding="same", activation="relu",
-                                          name=f"conv{i + 1}", **init)
-                      for i, f in enumerate(self.conv_filters)]
-        self.upsample = keras.layers.Conv2DTranspose(self.upsample_filters, 2, strides=2,
-                                                     activation="relu", name="upsample", **init)
-        self.logits = keras.layers.Conv2D(self.num_classes, 1, name="logits", **init)
-        shape = (None, self.pool_size, self.pool_size, channels)
-        for conv in self.convs:
-            conv.build(shape)
-            shape = shape[:3] + (conv.filters,)
-        self.upsample.build(shape)
-        self.logits.build((None, 2 * self.pool_size, 2 * self.pool_size, self.upsample_filters))
+    def build(self, input_shape):
+        build_conv_stack(self, self.conv_filters, self.norm_layer, input_shape)
 
-    def head(self, pooled):
-        x = pooled
-        for conv in self.convs:
-            x = conv(x)
-        return self.logits(self.upsample(x))
+    def call(self, inputs, training=None):
+        return apply_conv_stack(self, inputs, training)
 
     def compute_output_shape(self, input_shape):
-        _, rois = input_shape
-        size = 2 * self.pool_size
-        return (rois[0], rois[1], size, size, self.num_classes)
+        return tuple(input_shape[:3]) + (self.conv_filters[-1],)
 
     def get_config(self):
         config = super().get_config()
-        config.update({"conv_filters": self.conv_filters,
-                       "upsample_filters": self.upsample_filters})
+        config.update({"conv_filters": self.conv_filters, "norm_layer": self.norm_layer})
         return config

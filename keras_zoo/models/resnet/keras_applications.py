@@ -19,10 +19,9 @@ so `ours(raw) == theirs(keras.applications.resnet.preprocess_input(raw))`.
 import keras
 import numpy as np
 
-from keras_zoo.models.resnet.resnet_backbone import build_backbone
-from keras_zoo.models.resnet.resnet_classifier import build_classifier
-from keras_zoo.models.resnet.resnet_config import ResNetConfig, get_variant
-from keras_zoo.models.resnet.variants import NORMALIZATIONS
+from keras_zoo.models.resnet.image_classifier import ImageClassifier
+from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone
+from keras_zoo.models.resnet.variants import NORMALIZATIONS, VARIANTS
 
 _DEPTH_BY_STAGE4 = {6: "resnet50", 23: "resnet101", 36: "resnet152"}
 
@@ -45,7 +44,7 @@ def detect_variant(keras_app_model):
 
 def _pairs(ours, variant):
     """(our conv, our bn, their conv name, their bn name) for every conv of the net."""
-    spec = get_variant(variant)
+    spec = VARIANTS[variant]
     yield ours.get_layer("conv1_conv"), ours.get_layer("conv1_bn"), "conv1_conv", "conv1_bn"
     for stage, blocks in enumerate(spec["stage_blocks"]):
         for j in range(blocks):
@@ -70,7 +69,7 @@ def _check_compatible(ours, variant):
                          "shortcut='projection' (keras.applications' v1 layout). Received: "
                          f"stride_on={block.stride_on!r}, preact={block.preact}, "
                          f"shortcut={block.shortcut!r}")
-    if f"conv4_block{get_variant(variant)['stage_blocks'][2]}" not in _layer_names(ours):
+    if f"conv4_block{VARIANTS[variant]['stage_blocks'][2]}" not in _layer_names(ours):
         raise ValueError(f"Expected a keras_zoo {variant} to match the keras.applications model. "
                          f"Received: model {ours.name!r}")
 
@@ -114,14 +113,16 @@ def from_keras_applications(theirs, *, name=None):
     number of classes and final activation; without it, our `ResNetBackbone` (whose
     "C5" output equals their output).
     """
-    config = ResNetConfig.from_variant(detect_variant(theirs), stride_on="1x1",
-                                       normalization="caffe", shortcut="projection")
-    input_shape = tuple(theirs.input_shape[1:])
+    variant = detect_variant(theirs)
+    backbone = ResNetBackbone.from_variant(
+        variant, stride_on="1x1", normalization="caffe", shortcut="projection",
+        input_shape=tuple(theirs.input_shape[1:]),
+        name=f"{name or variant}_backbone" if "predictions" in _layer_names(theirs) else name)
     if "predictions" in _layer_names(theirs):
         dense = theirs.get_layer("predictions")
-        activation = keras.activations.serialize(dense.activation)
-        ours = build_classifier(config, dense.units, input_shape=input_shape,
-                                classifier_activation=activation, name=name)
+        ours = ImageClassifier(backbone, dense.units,
+                               classifier_activation=keras.activations.serialize(dense.activation),
+                               name=name or variant)
     else:
-        ours = build_backbone(config, input_shape=input_shape, name=name)
+        ours = backbone
     return load_from_keras_applications(ours, theirs)

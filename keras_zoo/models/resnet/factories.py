@@ -1,35 +1,14 @@
 """ResNet classifiers: `ResNet20()` ... `ResNet1202()`, `ResNet18()` ... `ResNet152()`.
 
-One template stamps out a factory per `VARIANTS` row, with the row's family defaults
-written into its signature, so every factory has an explicit, inspectable signature
-with the paper's defaults and no variant is a near-copy.
+One template stamps out a factory per `VARIANTS` row of He et al.'s nets, with the
+row's defaults written into its signature (the keras.applications convention: every
+factory has an explicit, inspectable signature with the paper's defaults). Each is a
+thin call: `ResNetBackbone.from_variant(...)` and an `ImageClassifier` on it.
 """
 
-import keras
-
-from keras_zoo.models.resnet.resnet_backbone import image_input, resnet_features
-from keras_zoo.models.resnet.resnet_config import FAMILY_DEFAULTS, ResNetConfig, positive_int
-from keras_zoo.models.resnet.variants import VARIANTS
-
-
-def build_classifier(config, num_classes, *, input_shape, classifier_activation="softmax",
-                     name=None):
-    """The graph of `config` + global average pool + `num_classes`-way FC (Sec. 3.4 / 4.2).
-
-    The model is flat (the normalisation layer is `model.get_layer("normalization")`);
-    the FC is "fc" and the final activation "predictions", which runs in float32 so mixed
-    precision keeps float32 outputs. `name` None: the config's variant.
-    """
-    positive_int("num_classes", num_classes)
-    inputs = image_input(config, input_shape)
-    features = resnet_features(inputs, config)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(features[max(features)])
-    x = keras.layers.Dense(num_classes, kernel_regularizer=config.kernel_regularizer,
-                           name="fc")(x)
-    outputs = keras.layers.Activation(classifier_activation or "linear", dtype="float32",
-                                      name="predictions")(x)
-    return keras.Model(inputs, outputs, name=name or config.variant)
-
+from keras_zoo.models.resnet.image_classifier import ImageClassifier
+from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone
+from keras_zoo.models.resnet.variants import CLASSIFIER_DEFAULTS, VARIANTS
 
 _DOCS = {
     "cifar": """CIFAR ResNet-{depth} (He et al. 2015, Sec. 4.2, Table 6: n={n}).
@@ -60,7 +39,8 @@ _ARGS = """
             mean/std), "caffe" (BGR, mean only), "cifar10", "unit".
         classifier_activation: "softmax" or None for logits (float32 either way).
         width: int multiplier of the stage widths (wide ResNets).
-        merge_fn: `merge_fn(block_index, num_blocks)` -> merge layer per block (Swapout).
+        merges: None (Add in every block) or one merge layer per block, first to last
+            (`models.resnet.merge_layers`: Swapout or stochastic-depth schedules).
         norm_layer: "batch", "frozen" (`layers.FrozenBatchNormalization`) or "sync"
             (statistics across replicas), for every normalisation.
         freeze_at: 0 trains everything, 1 freezes the stem, k >= 2 the stem and the first
@@ -69,33 +49,35 @@ _ARGS = """
         name: model name, default "{variant}".
 
     Returns:
-        `keras.Model` mapping `[batch, H, W, C]` pixels to `[batch, num_classes]`.
+        An `ImageClassifier` mapping `[batch, H, W, C]` pixels to `[batch, num_classes]`
+        (its `backbone`: the `ResNetBackbone`, named "{variant}_backbone").
 """
 
 
 def _make(variant):
-    spec = VARIANTS[variant]
-    defaults = FAMILY_DEFAULTS[spec["family"]]
+    row = VARIANTS[variant]
+    defaults = CLASSIFIER_DEFAULTS[row["stem"]]
 
     def factory(num_classes=defaults["num_classes"], *, input_shape=defaults["input_shape"],
-                shortcut=defaults["shortcut"], plain=False, preact=False, stride_on="3x3",
-                normalization=defaults["normalization"], classifier_activation="softmax",
-                width=1, merge_fn=None, norm_layer="batch", freeze_at=0, bn_epsilon=1e-5,
+                shortcut=row["shortcut"], plain=False, preact=False, stride_on="3x3",
+                normalization=row["normalization"], classifier_activation="softmax",
+                width=1, merges=None, norm_layer="batch", freeze_at=0, bn_epsilon=1e-5,
                 bn_momentum=0.9, kernel_initializer="he_normal", kernel_regularizer=None,
                 name=None):
-        config = ResNetConfig.from_variant(
-            variant, shortcut=shortcut, plain=plain, preact=preact, stride_on=stride_on,
-            normalization=normalization, width=width, merge_fn=merge_fn,
+        backbone = ResNetBackbone.from_variant(
+            variant, width=width, plain=plain, input_shape=input_shape, shortcut=shortcut,
+            preact=preact, stride_on=stride_on, normalization=normalization, merges=merges,
             norm_layer=norm_layer, freeze_at=freeze_at, bn_epsilon=bn_epsilon,
             bn_momentum=bn_momentum, kernel_initializer=kernel_initializer,
-            kernel_regularizer=kernel_regularizer)
-        return build_classifier(config, num_classes, input_shape=input_shape,
-                                classifier_activation=classifier_activation, name=name)
+            kernel_regularizer=kernel_regularizer, name=f"{name or variant}_backbone")
+        return ImageClassifier(backbone, num_classes,
+                               classifier_activation=classifier_activation,
+                               head_regularizer=kernel_regularizer, name=name or variant)
 
     depth = variant[len("resnet"):]
-    factory.__doc__ = _DOCS[spec["family"]].format(
-        depth=depth, n=spec["stage_blocks"][0], block=spec["block"],
-        stages="/".join(map(str, spec["stage_blocks"]))) + _ARGS.format(variant=variant)
+    factory.__doc__ = _DOCS[row["stem"]].format(
+        depth=depth, n=row["stage_blocks"][0], block=row["block"],
+        stages="/".join(map(str, row["stage_blocks"]))) + _ARGS.format(variant=variant)
     factory.__name__ = factory.__qualname__ = "ResNet" + depth
     factory.__module__ = __name__
     return factory
@@ -114,4 +96,5 @@ ResNet101 = _make("resnet101")
 ResNet152 = _make("resnet152")
 
 # Factory per variant name, for the CLI's flat name -> builder map.
-FACTORIES = {name: globals()["ResNet" + name[len("resnet"):]] for name in VARIANTS}
+FACTORIES = {name: globals()["ResNet" + name[len("resnet"):]] for name in VARIANTS
+             if name.startswith("resnet")}
