@@ -70,7 +70,7 @@ class RegularizedEvolution:
         rng = np.random.default_rng(seed)
         proposals = []
         for k in range(num):
-            if len(self.population) + k < self.population_size:
+            if len(self.population) + k < self.population_size or not self.population:
                 actions = decision.uniform_actions(self.space.decisions, rng)
             else:
                 picks = rng.integers(len(self.population), size=self.sample_size)

@@ -21,13 +21,15 @@ def _evaluate_in_worker(arch):
 
 
 class ProcessPoolExecutor:
-    """Evaluates up to `workers` children at once in worker processes.
+    """Evaluates up to `workers` children at once in worker processes
+    (``keras-zoo search``'s default: one worker).
 
     Workers are started with the "spawn" method (TensorFlow's threads do not
     survive a fork) and receive `evaluate` once, pickled (so it must be a
     module-level function or a picklable object such as `ChildTrainer`);
     they stay up for the whole search. A child that raises scores the
-    failure reward (see `run_child`). If a worker dies (a segfault, the
+    failure reward (see `run_child`). If a worker dies (a segfault, an
+    abort such as glibc's in TensorFlow's oneDNN convolution gradient, the
     kernel's out-of-memory killer), the unfinished children of the batch are
     run again one at a time in a fresh pool: one that kills its worker again
     is reported as failed, the others complete.
@@ -36,7 +38,7 @@ class ProcessPoolExecutor:
         workers: number of worker processes.
     """
 
-    def __init__(self, workers=2):
+    def __init__(self, workers=1):
         positive_int("workers", workers)
         self.workers = workers
         self._pool = None
