@@ -31,8 +31,9 @@ class ProcessPoolExecutor:
     failure reward (see `run_child`). If a worker dies (a segfault, an
     abort such as glibc's in TensorFlow's oneDNN convolution gradient, the
     kernel's out-of-memory killer), the unfinished children of the batch are
-    run again one at a time in a fresh pool: one that kills its worker again
-    is reported as failed, the others complete.
+    run again one at a time by a fresh worker (restarted only when one dies):
+    one that kills its worker again is reported as failed, the others
+    complete.
 
     Args:
         workers: number of worker processes.
@@ -64,15 +65,20 @@ class ProcessPoolExecutor:
                 lost.append(futures[future])
                 continue
             yield futures[future], result
+        broken = bool(lost)
         for index in sorted(lost):  # the pool broke: retry each child alone
-            self._start(evaluate, 1)
+            if broken:  # a fresh worker, restarted only when one died
+                self._start(evaluate, 1)
             start = time.perf_counter()
             try:
                 result = self._pool.submit(_evaluate_in_worker, archs[index]).result()
+                broken = False
             except BrokenProcessPool:
                 result = failure("the worker process died while training this child "
-                                 "(killed by a signal, e.g. out of memory)")
+                                 "(killed by a signal: out of memory, or a native crash "
+                                 "such as an abort)")
                 result["seconds"] = time.perf_counter() - start
+                broken = True
             yield index, result
         if lost:
             self.close()  # the next batch starts a full pool again
