@@ -1,12 +1,16 @@
 """The paper's recurrent cell (NASCell, Zoph & Le 2016 Fig. 8) against an LSTMCell as wide.
 
-    python bench/nas_cells.py --units 128 --epochs 8 --seeds 0 1 --out runs/nas-cells
+    python bench/nas_cells.py --units 128 --epochs 15 --seeds 0 1 --out runs/nas-cells
+    python bench/nas_cells.py --cells nascell lstm runs/nas-lm/best_arch.json --units 32 \
+        --epochs 10 --dropout 0 --out runs/nas-cells-32     # a searched cell beside them
 
 Both cells train the same `LanguageModel` (embedding, 2 RNN layers of the cell, tied
 softmax) with `LanguageModelTrainer` on the same text, windows, batches, optimiser,
 dropout and epochs: by default the CPU quick start's text (the Python Language
 Reference's help topics, `pydoc_data.topics`, shipped with CPython); ``--data-dir``
-reads Penn Treebank's ptb.{train,valid,test}.txt instead. Prints one JSON line per
+reads Penn Treebank's ptb.{train,valid,test}.txt instead. A cell is a name
+(``nascell``, ``lstm``) or a ``best_arch.json`` of a ``--task language-model``
+search. Prints one JSON line per
 cell and seed (`_report.emit`: validation perplexity per epoch, test perplexity after
 the last epoch, parameters, CPU seconds) and a Markdown table of mean +- standard
 deviation over the seeds. Nothing is written but ``<out>/results.jsonl``; a rerun
@@ -28,10 +32,19 @@ from keras_zoo.train.nas.text_corpus import load_text  # noqa: E402
 from _report import emit  # noqa: E402
 
 
+def _architecture(cell):
+    """A cell name as is; a best_arch.json file as the dict it holds."""
+    if not cell.endswith(".json"):
+        return cell
+    with open(cell, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", help="Penn Treebank's files (default: the shipped text)")
-    parser.add_argument("--cells", nargs="+", default=["nascell", "lstm"])
+    parser.add_argument("--cells", nargs="+", default=["nascell", "lstm"],
+                        help="cell names or best_arch.json files")
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--batch-size", type=int, default=20)
@@ -60,7 +73,7 @@ def main():
                 continue
             trainer = LanguageModelTrainer(corpus, seed=seed, **settings)
             start = time.process_time()
-            model, history = trainer.train(cell)
+            model, history = trainer.train(_architecture(cell))
             record = {**key, "val_perplexities": [float(np.exp(v)) for v in history["val_loss"]],
                       "test_perplexity": trainer.perplexity(model, "test"),
                       "params": int(model.count_params()),

@@ -72,7 +72,8 @@ def add_parser(sub):
     p.add_argument("--children-per-update", type=int, help="m (default: the preset's)")
     p.add_argument("--learning-rate", type=float, help="controller Adam (default: the preset's)")
     p.add_argument("--entropy-weight", type=float, help="entropy bonus (default: the preset's)")
-    p.add_argument("--child-epochs", type=int, help="epochs per child (default: the preset's)")
+    p.add_argument("--child-epochs", type=int,
+                   help="epochs per child (default: the preset's for images, 1 for text)")
     p.add_argument("--child-batch-size", type=int, help="default: 32 images, 20 windows")
     p.add_argument("--child-learning-rate", type=float,
                    help="default: SGD 0.1 (images), Adam 0.003 (text)")
