@@ -15,7 +15,7 @@ from keras_zoo.train.fit import fit_model
 from keras_zoo.train.nas.child_trainer import mix_seed
 from keras_zoo.train.nas.epoch_batches import epoch_batches
 
-REWARD_CONSTANT = 80.0  # Sec. 4.2: reward c / (validation perplexity)^2, "c is usually set at 80"
+REWARD_CONSTANT = 80.0  # Sec. 4.2: reward c / (validation perplexity)^2, c usually 80
 
 
 class LanguageModelTrainer:
