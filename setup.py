@@ -40,12 +40,16 @@ setup(
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "ruff",
                  "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api", "ray>=2.40",
+                 "analog-nasbench",  # the NAS-Bench-201 reward's table (the nasbench extra)
                  # Mask R-CNN parity with torchvision (run in a subprocess: torch first)
                  "torch==2.14.1", "torchvision==0.29.1"],
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],  # tested: 1.23 / 1.32 / 1.17
         "serving": ["tensorflow-serving-api"],  # gRPC PredictRequest for TF Serving clients
         "torch": ["torch"],  # models.mask_rcnn.from_torchvision reading a .pth file
         "ray": ["ray>=2.40"],  # keras-zoo search --executor ray; tested: 2.60 on Python 3.11
+        # train.nas.benchmarks.NASBench201: the 15,625 cells' CIFAR-10 accuracies; tested: 0.1.3
+        "nasbench": ["analog-nasbench"],
+        "plots": ["matplotlib"],  # bench/nas_benchmark.py's picture; tested: 3.11
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
 )

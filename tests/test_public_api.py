@@ -111,9 +111,15 @@ NON_DEFAULT = {
                       mask_roi_pool=layers.MultiLevelRoIAlign(7, aligned=False, levels=(2, 3)),
                       mask_head=MaskHead(conv_filters=(8,)),
                       mask_predictor=MaskPredictor(3, upsample_filters=4), paste_masks=True)],
-    # The search space travels as its config dict (the form get_config returns).
-    "Controller": [dict(space=models.nas.SearchSpace(2, strides=(1, 2)).get_config(), units=8,
-                        num_lstm_layers=1, seed=9)],
+    # The search space travels serialized (the form get_config returns).
+    "Controller": [dict(space=models.nas.spaces.serialize(models.nas.SearchSpace(2, (3, 5))),
+                        units=8, num_lstm_layers=1, seed=9)],
+    "RecurrentCell": [dict(architecture="nascell", units=3, use_bias=True,
+                           kernel_initializer=keras.initializers.HeUniform(seed=1),
+                           recurrent_initializer=keras.initializers.Orthogonal(seed=2),
+                           bias_initializer=keras.initializers.Ones())],
+    "LanguageModel": [dict(architecture="lstm", vocabulary_size=7, units=4, num_layers=1,
+                           dropout=0.5, seed=3)],
     "ConcreteVAE": [dict(num_variables=3, num_categories=4, image_shape=(6, 6, 1),
                          hidden_units=(8,), temperature=0.5, kl="relaxed",
                          prior_temperature=0.4, straight_through=True, iw_samples=5, seed=8)],

@@ -14,6 +14,12 @@ from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.recipes.common import compile_classifier
 
 
+def mix_seed(seed, text):
+    """An int seed in [0, 2^31) from a trainer's `seed` and an architecture's JSON `text`:
+    one architecture always trains the same way, in any process."""
+    return (seed * 1_000_003 + zlib.crc32(text.encode())) % 2**31
+
+
 class ChildTrainer:
     """Trains a child on the training split; its reward is validation accuracy.
 
@@ -69,7 +75,7 @@ class ChildTrainer:
     def child_seed(self, arch):
         """The seed of `arch`'s weights and batches: the trainer's seed mixed
         with a CRC-32 of the architecture's JSON."""
-        return (self.seed * 1_000_003 + zlib.crc32(arch.to_json().encode())) % 2**31
+        return mix_seed(self.seed, arch.to_json())
 
     def train(self, arch, x, y, *, validation_data=None, epochs=None):
         """Builds and fits the child of `arch` on ``(x, y)``.

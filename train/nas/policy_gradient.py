@@ -85,7 +85,10 @@ class PolicyGradient:
             else:
                 loss = losses.reinforce_loss(log_prob, entropy, advantage,
                                              entropy_weight=self.entropy_weight)
-        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        # The last decision's embedding feeds no step: it has no gradient.
+        pairs = [(g, v) for g, v in zip(tape.gradient(loss, variables), variables)
+                 if g is not None]
+        self.optimizer.apply_gradients(pairs)
         return loss
 
     def learn(self, archs, rewards):

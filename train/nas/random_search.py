@@ -4,11 +4,11 @@ import numpy as np
 
 
 class RandomSearch:
-    """Proposes architectures uniformly at random (`SearchSpace.sample`) and
+    """Proposes architectures uniformly at random (the space's `sample`) and
     learns nothing; it has the proposer interface of `PolicyGradient`.
 
     Args:
-        space: the `SearchSpace`.
+        space: any search space (see `keras_zoo.models.nas.spaces`).
     """
 
     baseline = None

@@ -18,9 +18,10 @@ class SearchDirectory:
         search.json      marker written by keras_zoo: format, search space, search
                          settings and the caller's metadata (compared on resume)
         trials.jsonl     one JSON record per trial, appended as each child finishes
-        checkpoint.npz   controller weights, Adam state, baseline, updates and
-                         trials done; replaced after every controller update
-        best_arch.json   the best architecture so far (`Architecture.to_json`)
+        checkpoint.npz   the algorithm's state (controller weights, Adam state and
+                         baseline; or evolution's population), updates and trials
+                         done; replaced after every update
+        best_arch.json   the best architecture so far (its trial record's "arch")
 
     A directory is only ever resumed or replaced when its ``search.json`` says
     keras_zoo wrote it; a directory holding other files is refused, with
@@ -103,13 +104,23 @@ class SearchDirectory:
             f.writelines(json.dumps(r, sort_keys=True) + "\n" for r in records)
 
     def save_checkpoint(self, state, *, updates, trials):
-        """Writes the proposer's `state` (``weights`` and ``optimizer`` lists of
-        arrays, ``baseline``) after `updates` controller updates and `trials` trials."""
-        arrays = {f"weights_{i}": w for i, w in enumerate(state.get("weights", []))}
-        arrays.update({f"optimizer_{i}": v for i, v in enumerate(state.get("optimizer", []))})
-        meta = {"updates": updates, "trials": trials, "baseline": state.get("baseline"),
-                "num_weights": len(state.get("weights", [])),
-                "num_optimizer": len(state.get("optimizer", []))}
+        """Writes the proposer's `state` after `updates` updates and `trials` trials.
+
+        `state` is a dict whose values are NumPy arrays, lists of arrays
+        (e.g. a controller's weights and Adam slots) or JSON values (e.g. the
+        baseline); `load_checkpoint` returns the same structure.
+        """
+        arrays, layout = {}, {}
+        for key, value in state.items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{key}"] = value
+                layout[key] = "array"
+            elif isinstance(value, list) and all(isinstance(v, np.ndarray) for v in value):
+                arrays.update({f"{key}_{i}": v for i, v in enumerate(value)})
+                layout[key] = len(value)
+            else:
+                layout[key] = {"value": value}
+        meta = {"updates": updates, "trials": trials, "layout": layout}
         with atomic_path(self.file("checkpoint.npz")) as tmp, open(tmp, "wb") as f:
             np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
 
@@ -119,11 +130,18 @@ class SearchDirectory:
             return None
         with np.load(self.file("checkpoint.npz"), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
-            state = {"weights": [data[f"weights_{i}"] for i in range(meta["num_weights"])],
-                     "optimizer": [data[f"optimizer_{i}"] for i in range(meta["num_optimizer"])],
-                     "baseline": meta["baseline"]}
+            state = {}
+            for key, kind in meta["layout"].items():
+                if kind == "array":
+                    state[key] = data[key]
+                elif isinstance(kind, int):
+                    state[key] = [data[f"{key}_{i}"] for i in range(kind)]
+                else:
+                    state[key] = kind["value"]
         return state, meta["updates"], meta["trials"]
 
-    def write_best(self, arch):
+    def write_best(self, record):
+        """Writes ``best_arch.json``: the best trial's ``"arch"`` (the space's
+        `to_record`; for the CNN space `Architecture.to_json`)."""
         with atomic_path(self.file("best_arch.json")) as tmp, open(tmp, "w", encoding="utf-8") as f:
-            f.write(arch.to_json(indent=2) + "\n")
+            f.write(json.dumps(record, indent=2, sort_keys=True) + "\n")

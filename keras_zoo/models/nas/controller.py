@@ -5,14 +5,14 @@ import numpy as np
 from keras import ops
 
 from keras_zoo.checks import positive_int
-from keras_zoo.models.nas.search_space import SearchSpace
+from keras_zoo.models.nas import spaces
 
 INIT_SCALE = 0.08  # Sec. 4.1: "weights are initialized uniformly between -0.08 and 0.08"
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
 class Controller(keras.Model):
-    """Samples child architectures of a `SearchSpace` one decision at a time.
+    """Samples child architectures of a search space one decision at a time.
 
     A stack of `num_lstm_layers` LSTM cells runs one step per decision of
     `space.decisions` (Sec. 3.1, Fig. 2). A categorical step has its own
@@ -34,15 +34,16 @@ class Controller(keras.Model):
     entropy bonus maximises).
 
     Args:
-        space: the `SearchSpace` (or its `get_config()` dict).
+        space: any search space (see `spaces`: `SearchSpace`, `RecurrentCellSpace`,
+            `ChoiceSpace`), a list of choice counts or a `spaces.serialize` dict.
         units: LSTM width and embedding size (Sec. 4.1: 35 hidden units).
         num_lstm_layers: stacked LSTM cells (Sec. 4.1: two layers).
         seed: int seed of the initial weights (None: random).
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
-        actions: int ``[B, space.num_actions]`` action vectors (see
-            `SearchSpace.encode`); the controller is teacher-forced with them.
+        actions: int ``[B, space.num_actions]`` action vectors (see the
+            space's `encode`); the controller is teacher-forced with them.
 
     Returns:
         ``(log_prob, entropy)``, float32 ``[B]`` each.
@@ -56,10 +57,7 @@ class Controller(keras.Model):
 
     def __init__(self, space, units=35, num_lstm_layers=2, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(space, dict):
-            space = SearchSpace.from_config(space)
-        if not isinstance(space, SearchSpace):
-            raise ValueError(f"Expected space a SearchSpace. Received: {type(space).__name__}")
+        space = spaces.get(space)
         positive_int("units", units)
         positive_int("num_lstm_layers", num_lstm_layers)
         self.space = space
@@ -82,19 +80,23 @@ class Controller(keras.Model):
             self.embeddings.append(keras.layers.Embedding(len(d.choices), units,
                                                           embeddings_initializer=uniform(),
                                                           name=f"{tag}_embedding"))
-        self.w_prev = keras.layers.Dense(units, use_bias=False, kernel_initializer=uniform(),
-                                         name="w_prev")
-        self.w_curr = keras.layers.Dense(units, use_bias=False, kernel_initializer=uniform(),
-                                         name="w_curr")
-        self.v = keras.layers.Dense(1, use_bias=False, kernel_initializer=uniform(), name="v")
+        # The anchor weights exist only in a space with anchor points (not in a list of choices).
+        anchors = any(d.choices is None for d in space.decisions)
+        if anchors:
+            self.w_prev = keras.layers.Dense(units, use_bias=False, kernel_initializer=uniform(),
+                                             name="w_prev")
+            self.w_curr = keras.layers.Dense(units, use_bias=False, kernel_initializer=uniform(),
+                                             name="w_curr")
+            self.v = keras.layers.Dense(1, use_bias=False, kernel_initializer=uniform(), name="v")
         self.start = self.add_weight(shape=(units,), initializer=uniform(), name="start")
-        self.image = self.add_weight(shape=(units,), initializer=uniform(), name="image")
+        if anchors:
+            self.image = self.add_weight(shape=(units,), initializer=uniform(), name="image")
         for cell in self.cells:
             cell.build((None, units))
         for head, embedding in zip(self.heads, self.embeddings):
             head.build((None, units))
             embedding.build((None,))
-        for dense in (self.w_prev, self.w_curr, self.v):
+        for dense in (self.w_prev, self.w_curr, self.v) if anchors else ():
             dense.build((None, units))
         self.built = True
 
@@ -136,7 +138,8 @@ class Controller(keras.Model):
 
         Returns:
             ``(archs, log_probs, entropies)``: a list of `Architecture`,
-            float32 NumPy ``[num]``, float32 NumPy ``[num]``.
+            float32 NumPy ``[num]``, float32 NumPy ``[num]``; the architectures
+            are what the space's `decode` returns.
         """
         actions, log_prob, entropy = self.sample_actions(self.sample_noise(num, seed))
         actions = ops.convert_to_numpy(actions)
@@ -201,6 +204,6 @@ class Controller(keras.Model):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"space": self.space.get_config(), "units": self.units,
+        config.update({"space": spaces.serialize(self.space), "units": self.units,
                        "num_lstm_layers": self.num_lstm_layers, "seed": self.seed})
         return config

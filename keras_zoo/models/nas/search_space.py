@@ -1,31 +1,17 @@
 """`SearchSpace`: the CNN space of Zoph & Le 2016 (arXiv:1611.01578), Sec. 3.1 and 3.3."""
 
 import dataclasses
-import typing
 
 import keras
 import numpy as np
 
 from keras_zoo.checks import positive_int
+from keras_zoo.models.nas import decision
 from keras_zoo.models.nas.architecture import Architecture
+from keras_zoo.models.nas.decision import Decision
 from keras_zoo.models.nas.layer_spec import LayerSpec
 
 CATEGORICAL = ("filter_height", "filter_width", "num_filters", "stride")
-
-
-class Decision(typing.NamedTuple):
-    """One controller step: a categorical choice, or the anchor point of a layer.
-
-    `choices` holds the values of a categorical step and is None for an
-    anchor; `offset` and `size` locate the step's entries in an action vector
-    (1 for a categorical step, `layer` skip bits for an anchor).
-    """
-
-    layer: int
-    name: str
-    choices: tuple | None
-    offset: int
-    size: int
 
 
 def _choices(name, values, *, minimum=1):
@@ -52,7 +38,8 @@ class SearchSpace:
     An action vector (int32 ``[num_actions]``) holds one entry per categorical
     step, the index of the chosen value, and one 0/1 entry per earlier layer
     at each anchor; `encode` and `decode` convert between it and an
-    `Architecture`.
+    `Architecture`. This is one implementation of the search-space protocol
+    (see `spaces`): a trial record's ``"arch"`` is `Architecture.to_dict`.
 
     Args:
         num_layers: convolutional layers of a child.
@@ -111,8 +98,7 @@ class SearchSpace:
     @property
     def num_actions(self):
         """Length of an action vector."""
-        last = self.decisions[-1]
-        return last.offset + last.size
+        return decision.num_actions(self.decisions)
 
     @property
     def size(self):
@@ -183,12 +169,15 @@ class SearchSpace:
         Args:
             rng: a `numpy.random.Generator` (or an int seed of one).
         """
-        rng = np.random.default_rng(rng)
-        actions = np.zeros(self.num_actions, np.int32)
-        for step in self.decisions:
-            high = 2 if step.choices is None else len(step.choices)
-            actions[step.offset:step.offset + step.size] = rng.integers(0, high, step.size)
-        return self.decode(actions)
+        return self.decode(decision.uniform_actions(self.decisions, np.random.default_rng(rng)))
+
+    def to_record(self, arch):
+        """`arch` as the JSON value of a trial record (`Architecture.to_dict`)."""
+        return arch.to_dict()
+
+    def from_record(self, value):
+        """Inverse of `to_record`."""
+        return Architecture.from_dict(value)
 
     def get_config(self):
         config = dataclasses.asdict(self)

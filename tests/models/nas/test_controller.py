@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_zoo.models.nas import Controller, SearchSpace
+from keras_zoo.models.nas import ChoiceSpace, Controller, RecurrentCellSpace, SearchSpace
 from tests.harness import assert_config_matches_signature, assert_outputs_close
 
 
@@ -29,8 +29,9 @@ def reference_log_prob(controller, actions):
     cells = [[w(v) for v in cell.weights] for cell in controller.cells]
     heads = iter([(w(h.kernel), w(h.bias), w(e.embeddings))
                   for h, e in zip(controller.heads, controller.embeddings)])
-    w_prev, w_curr = w(controller.w_prev.kernel), w(controller.w_curr.kernel)
-    v = w(controller.v.kernel)[:, 0]
+    if any(d.choices is None for d in controller.space.decisions):  # anchor weights
+        w_prev, w_curr = w(controller.w_prev.kernel), w(controller.w_curr.kernel)
+        v = w(controller.v.kernel)[:, 0]
     units = controller.units
     states = [(np.zeros(units), np.zeros(units)) for _ in cells]
     x = w(controller.start)
@@ -75,8 +76,9 @@ def _rescaled(controller, scale, seed=0):
 
 
 @pytest.mark.parametrize("space", [SearchSpace(4), SearchSpace(3, strides=(1, 2, 3),
-                                                                skip_connections=False)],
-                         ids=["skips", "chain-strides"])
+                                                                skip_connections=False),
+                                   ChoiceSpace([3, 1, 5, 2]), RecurrentCellSpace(2)],
+                         ids=["skips", "chain-strides", "choices", "recurrent-cell"])
 def test_log_prob_equals_direct_computation(space):
     controller = _rescaled(Controller(space, units=8, num_lstm_layers=2, seed=0), 60.0)
     archs, sampled_log_prob, sampled_entropy = controller.sample(5, seed=1)
@@ -171,7 +173,7 @@ def test_serialisation_round_trip(tmp_path):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="SearchSpace"):
+    with pytest.raises(ValueError, match="Expected a search space"):
         Controller("space")
     with pytest.raises(ValueError, match="units"):
         Controller(SearchSpace(2), units=0)

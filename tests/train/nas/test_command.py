@@ -65,7 +65,8 @@ def test_bad_inputs_print_one_line(tmp_path, capsys):
             (["--retrain", str(tmp_path / "missing.json")], "does not exist"),
             (["--strides", "1,x"], "Expected --strides"),
             (["--trials", "0"], "Expected --trials >= 1"),
-            (["--workers", "2"], "--workers only with --executor pool or ray"),
+            (["--executor", "in-process", "--workers", "2"],
+             "--workers only with --executor pool or ray"),
             (["--dataset", "digits", "--data-dir", str(tmp_path)], "no data_dir")]:
         assert cli.main(["search", *argv, "--out", str(tmp_path / "new")]) == 2
         err = capsys.readouterr().err.strip().splitlines()

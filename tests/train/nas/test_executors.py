@@ -60,15 +60,40 @@ def test_executors_give_the_same_records_and_survive_killed_workers(ray_runtime)
     assert "Ray task" in on_ray[heights.index(bad)]["error"]
 
 
+@pytest.mark.large
+def test_the_default_executor_survives_a_child_that_aborts_its_process():
+    settings = dict(trials=2, seed=3, children_per_update=2, controller_units=8,
+                    controller_layers=1, failure_reward=-1.0)
+    first = search(SPACE, TargetMatchReward(SPACE, target=1), **settings)
+    heights = [Architecture.from_dict(r["arch"]).layers[0].filter_height for r in first]
+    bad = heights[1]
+    assert heights[0] != bad  # the first child trains, the second aborts
+    executor = executors.get()  # keras-zoo search's default: one worker process
+    try:
+        records = search(SPACE, FailingReward(SPACE, target=1, bad_height=bad, mode="abort"),
+                         executor=executor, **settings)
+    finally:
+        executor.close()
+    # Each aborting child killed its worker twice (the retry), scored the failure
+    # reward, and the search went on: the others have the rewards of an in-process run.
+    for record, height, expected in zip(records, heights, first):
+        assert record["failed"] == (height == bad)
+        assert record["reward"] == (-1.0 if height == bad else expected["reward"])
+        if height == bad:
+            assert "worker process died" in record["error"]
+
+
 @pytest.mark.no_keras_state
 def test_get_and_bad_arguments():
-    assert isinstance(executors.get(), executors.InProcessExecutor)
+    default = executors.get()
+    assert isinstance(default, executors.ProcessPoolExecutor) and default.workers == 1
+    assert isinstance(executors.get("in-process"), executors.InProcessExecutor)
     assert executors.get("pool", workers=3).workers == 3
     assert executors.get("ray", address="auto").address == "auto"
     with pytest.raises(ValueError, match="executor"):
         executors.get("dask")
     with pytest.raises(ValueError, match="--workers only"):
-        executors.get("inprocess", workers=2)
+        executors.get("in-process", workers=2)
     with pytest.raises(ValueError, match="workers"):
         executors.ProcessPoolExecutor(0)
 

@@ -146,7 +146,7 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="trials"):
         search(SPACE, TargetMatchReward(SPACE), trials=0)
     with pytest.raises(ValueError, match="algorithm"):
-        search(SPACE, TargetMatchReward(SPACE), trials=1, algorithm="evolution")
+        search(SPACE, TargetMatchReward(SPACE), trials=1, algorithm="annealing")
     with pytest.raises(ValueError, match="preset"):
         search(SPACE, TargetMatchReward(SPACE), trials=1, preset="fast")
     with pytest.raises(ValueError, match="children_per_update"):

@@ -21,22 +21,25 @@ def _evaluate_in_worker(arch):
 
 
 class ProcessPoolExecutor:
-    """Evaluates up to `workers` children at once in worker processes.
+    """Evaluates up to `workers` children at once in worker processes
+    (``keras-zoo search``'s default: one worker).
 
     Workers are started with the "spawn" method (TensorFlow's threads do not
     survive a fork) and receive `evaluate` once, pickled (so it must be a
     module-level function or a picklable object such as `ChildTrainer`);
     they stay up for the whole search. A child that raises scores the
-    failure reward (see `run_child`). If a worker dies (a segfault, the
+    failure reward (see `run_child`). If a worker dies (a segfault, an
+    abort such as glibc's in TensorFlow's oneDNN convolution gradient, the
     kernel's out-of-memory killer), the unfinished children of the batch are
-    run again one at a time in a fresh pool: one that kills its worker again
-    is reported as failed, the others complete.
+    run again one at a time by a fresh worker (restarted only when one dies):
+    one that kills its worker again is reported as failed, the others
+    complete.
 
     Args:
         workers: number of worker processes.
     """
 
-    def __init__(self, workers=2):
+    def __init__(self, workers=1):
         positive_int("workers", workers)
         self.workers = workers
         self._pool = None
@@ -62,15 +65,20 @@ class ProcessPoolExecutor:
                 lost.append(futures[future])
                 continue
             yield futures[future], result
+        broken = bool(lost)
         for index in sorted(lost):  # the pool broke: retry each child alone
-            self._start(evaluate, 1)
+            if broken:  # a fresh worker, restarted only when one died
+                self._start(evaluate, 1)
             start = time.perf_counter()
             try:
                 result = self._pool.submit(_evaluate_in_worker, archs[index]).result()
+                broken = False
             except BrokenProcessPool:
                 result = failure("the worker process died while training this child "
-                                 "(killed by a signal, e.g. out of memory)")
+                                 "(killed by a signal: out of memory, or a native crash "
+                                 "such as an abort)")
                 result["seconds"] = time.perf_counter() - start
+                broken = True
             yield index, result
         if lost:
             self.close()  # the next batch starts a full pool again
