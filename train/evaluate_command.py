@@ -10,6 +10,8 @@ def add_parser(sub):
     p.add_argument("--data-dir", help="the dataset's files, if they moved since training")
     p.add_argument("--split", choices=("val", "test"), help="default: test (a detection "
                    "dataset without a test split: val)")
+    p.add_argument("--crops", choices=("center", "10"), help="ImageNet ResNets: one central "
+                   "crop or the paper's 10 crops (default: the run's, center)")
     return p
 
 
@@ -18,7 +20,8 @@ def command(args):
     from keras_zoo.train import run
 
     _, _, lines = run.evaluation(args.run_dir, checkpoint=args.checkpoint,
-                                 data_dir=args.data_dir, split=args.split)
+                                 data_dir=args.data_dir, split=args.split,
+                                 overrides={"crops": args.crops} if args.crops else None)
     for line in lines:
         print(line)
     return 0
