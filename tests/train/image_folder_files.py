@@ -101,12 +101,15 @@ def write_tfrecords(folder, prefix, examples, shards, *, total=None):
     paths = [os.path.join(folder, f"{prefix}-{i:05d}-of-{shards:05d}") for i in range(shards)]
     writers = [tf.io.TFRecordWriter(p) for p in paths]
     for i, (encoded, label, synset) in enumerate(examples):
-        image = Image.open(io.BytesIO(encoded))
+        try:
+            size = Image.open(io.BytesIO(encoded)).size
+        except OSError:  # a damaged image, written as it is
+            size = (0, 0)
         features = {"image/encoded": feature(encoded), "image/class/label": feature(label),
                     "image/class/synset": feature(synset.encode()),
                     "image/format": feature(b"JPEG"),
                     "image/filename": feature(f"{synset}_{i}.JPEG".encode()),
-                    "image/height": feature(image.height), "image/width": feature(image.width)}
+                    "image/height": feature(size[1]), "image/width": feature(size[0])}
         example = tf.train.Example(features=tf.train.Features(feature=features))
         writers[i % shards].write(example.SerializeToString())
     for writer in writers:

@@ -233,6 +233,10 @@ class ImageFiles:
         paths = tf.constant(self.paths if self.paths else ("",))
         return dataset.map(lambda i: (tf.gather(paths, i), i))
 
+    def shard_size(self, num_pipelines=1, pipeline_index=0):
+        """The number of files `examples` gives that input pipeline (one pass)."""
+        return len(range(pipeline_index, self.num_examples, num_pipelines))
+
     def read(self, source, index):
         """``(encoded image bytes, label)`` of an element of `examples` (in the graph)."""
         return tf.io.read_file(source), tf.gather(tf.constant(self.labels), index)

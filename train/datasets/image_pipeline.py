@@ -14,13 +14,15 @@ probability 1/2 and adds AlexNet's colour noise; it repeats forever (give
 ``steps_per_epoch`` to ``fit``) in batches of ``batch_size``. The draws follow
 from ``seed``.
 
-Evaluation (`evaluation_pipeline`): the split once, in order: the central crop
-(``[B, crop, crop, 3]``) or the paper's ten crops (``[B, 10, crop, crop, 3]``).
+Evaluation (`evaluation_pipeline`): the split once, in order, with a weight per
+image: the central crop (``[B, crop, crop, 3]``) or the paper's ten crops
+(``[B, 10, crop, crop, 3]``).
 
 Bad images never stop an epoch: an element that cannot be read (missing file,
 permission denied), parsed (a TFRecord without an image or label) or decoded
 (corrupt, truncated, not an image), or whose label is not a class, is skipped
-and recorded in a `SkippedImages` with its path (or record) and the reason.
+and recorded in a `SkippedImages` with its path (or record) and the reason
+(training leaves it out; evaluation keeps a blank image of weight 0 in its place).
 Each element is processed in a one-element dataset whose errors
 ``ignore_errors`` drops, followed by a placeholder flagged as failed
 (`_tolerant`), so an error costs only its element.
@@ -88,19 +90,32 @@ def _parallel(dataset, function, placeholder):
                               num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
 
 
-def _without_skipped(dataset, split, skipped):
-    """Drops the elements flagged as failed, recording each in `skipped` (split, where, why)."""
+def _flagged(dataset, split, skipped):
+    """``(image, label, ok)``: each element flagged as failed is recorded in `skipped`
+    (split, where, why)."""
     def note(index):
         skipped.record(split.name, split.describe(int(index)))
         return np.bool_(False)
 
     def flag(image, label, ok, index):
-        kept = tf.cond(ok, lambda: tf.constant(True), lambda: tf.reshape(
+        ok = tf.cond(ok, lambda: tf.constant(True), lambda: tf.reshape(
             tf.numpy_function(note, [index], tf.bool, stateful=True), []))
-        return image, label, kept
+        return image, label, ok
 
-    return dataset.map(flag).filter(lambda image, label, ok: ok).map(
+    return dataset.map(flag)
+
+
+def _without_skipped(dataset, split, skipped):
+    """Training: the failed elements dropped (and recorded)."""
+    return _flagged(dataset, split, skipped).filter(lambda image, label, ok: ok).map(
         lambda image, label, ok: (image, label))
+
+
+def _weighted(dataset, split, skipped):
+    """Evaluation: ``(image, label, weight)``, a failed element (recorded) kept as a blank
+    image of weight 0 (and label 0), so that the length stays known."""
+    return _flagged(dataset, split, skipped).map(
+        lambda image, label, ok: (image, tf.maximum(label, 0), tf.cast(ok, tf.float32)))
 
 
 def _finish(dataset):
@@ -179,9 +194,11 @@ def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=22
         crops: ``"center"`` (the central crop) or ``"10"`` (`image_augment.ten_crops`).
 
     Returns:
-        `tf.data.Dataset` of ``(images, labels int32 [B])``: uint8 images
-        ``[B, crop, crop, 3]``, or ``[B, 10, crop, crop, 3]`` for ten crops. Skipped
-        elements are left out, so its length is not known in advance.
+        `tf.data.Dataset` of ``(images, labels int32 [B], weights float32 [B])``: uint8
+        images ``[B, crop, crop, 3]``, or ``[B, 10, crop, crop, 3]`` for ten crops; an
+        element that was skipped stays as a blank image of weight 0 (1 for the others), so
+        the number of batches is known (Keras's metrics leave weight-0 elements out; its
+        loss averages over the batch, so a skipped image lowers ``val_loss`` a little).
     """
     positive_int("batch_size", batch_size)
     one_of("crops", crops, CROPS)
@@ -206,8 +223,10 @@ def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=22
         return tf.zeros(shape, tf.uint8), -1, False, index
 
     examples = split.examples(num_pipelines=num_pipelines, pipeline_index=pipeline_index)
-    dataset = _without_skipped(_parallel(examples, load, placeholder), split, skipped)
-    return _finish(dataset.batch(batch_size))
+    dataset = _weighted(_parallel(examples, load, placeholder), split, skipped)
+    count = split.shard_size(num_pipelines, pipeline_index)
+    return _finish(dataset.batch(batch_size).apply(
+        tf.data.experimental.assert_cardinality(-(-count // batch_size))))
 
 
 def input_fn(split, *, global_batch_size, **options):

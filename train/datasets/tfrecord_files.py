@@ -186,6 +186,12 @@ class TFRecordFiles:
                                       reshuffle_each_iteration=True)
         return dataset
 
+    def shard_size(self, num_pipelines=1, pipeline_index=0):
+        """The number of records `examples` gives that input pipeline (one pass)."""
+        if len(self.files) >= num_pipelines:
+            return sum(self.counts[pipeline_index::num_pipelines])
+        return len(range(pipeline_index, self.num_examples, num_pipelines))
+
     def read(self, source, index):
         """``(encoded image bytes, label)`` of a serialized record (in the graph)."""
         encoded, label = _parse(source)

@@ -18,7 +18,7 @@ EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] for the lo
 
 def _sums(model):
     @tf.function(reduce_retracing=True)
-    def step(images, labels):
+    def step(images, labels, weights):
         shape = tf.shape(images)
         crops = 1 if images.shape.rank == 4 else shape[1]
         flat = tf.reshape(images, tf.concat([[-1], shape[-3:]], 0))
@@ -32,9 +32,11 @@ def _sums(model):
         ranked = tf.math.top_k(probabilities, k).indices  # ties: the lower index first
         top1 = tf.equal(ranked[:, 0], labels)
         top5 = tf.reduce_any(tf.equal(ranked, labels[:, None]), axis=1)
-        return tf.stack([tf.reduce_sum(loss), tf.reduce_sum(tf.cast(top1, tf.float32)),
-                         tf.reduce_sum(tf.cast(top5, tf.float32)),
-                         tf.cast(tf.shape(labels)[0], tf.float32)])
+        weights = tf.cast(weights, tf.float32)
+        return tf.stack([tf.reduce_sum(loss * weights),
+                         tf.reduce_sum(tf.cast(top1, tf.float32) * weights),
+                         tf.reduce_sum(tf.cast(top5, tf.float32) * weights),
+                         tf.reduce_sum(weights)])
 
     return step
 
@@ -45,19 +47,22 @@ def classification_metrics(model, dataset):
     Args:
         model: a classifier mapping ``[N, H, W, C]`` images to ``[N, classes]``
             probabilities (softmax outputs).
-        dataset: ``(images, labels)`` batches; images ``[B, H, W, C]`` (one crop per
-            image) or ``[B, K, H, W, C]`` (K crops per image, whose probabilities are
-            averaged), labels int ``[B]``.
+        dataset: ``(images, labels)`` or ``(images, labels, weights)`` batches; images
+            ``[B, H, W, C]`` (one crop per image) or ``[B, K, H, W, C]`` (K crops per
+            image, whose probabilities are averaged), labels int ``[B]``, weights ``[B]``
+            (0 leaves an image out, e.g. one the pipeline could not decode).
 
     Returns:
         dict: ``loss`` (of the averaged probabilities), ``accuracy`` (top-1: the
         highest probability is the label's), ``top5_accuracy`` (the label is among
-        the five highest; ties go to the lower class index), ``images`` (the count).
+        the five highest; ties go to the lower class index), ``images`` (the number of
+        images counted: the sum of the weights).
     """
     step = _sums(model)
     totals = np.zeros(4, np.float64)
-    for images, labels in dataset:
-        totals += step(images, labels).numpy()
+    for images, labels, *weights in dataset:
+        totals += step(images, labels, weights[0] if weights else tf.ones_like(
+            labels, tf.float32)).numpy()
     count = totals[3]
     if not count:
         raise ValueError("Expected images to evaluate. Received: an empty dataset (every "

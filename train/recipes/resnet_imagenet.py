@@ -36,6 +36,8 @@ new classifier and trains everything with this schedule (``keras-zoo train`` cho
 updates of 4 images at 32 pixels, a CPU smoke run.
 """
 
+import sys
+
 import keras
 import numpy as np
 
@@ -170,8 +172,9 @@ class ResNetImageNet(Recipe):
         """L2SGD (Sec. 3.4), cross-entropy, top-1 and top-5 accuracy."""
         optimizer = L2SGD(self.learning_rate(config, steps_per_epoch),
                           momentum=config["momentum"], l2=config["weight_decay"])
+        # Weighted: an evaluation image the pipeline could not decode has weight 0.
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(
+                      weighted_metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(
                           k=5, name="top5_accuracy")], jit_compile=jit_compile)
         return model
 
@@ -201,7 +204,7 @@ class ResNetImageNet(Recipe):
         counts, examples = data.skipped.take()
         line = data.skipped.summary(counts, examples)
         if line:
-            print(f"keras-zoo: {split}: {line}")
+            print(f"keras-zoo: {split}: {line}", file=sys.stderr)
         return {**{k: float(v) for k, v in metrics.items() if k != "images"},
                 "images": metrics["images"], "crops": 10 if config["crops"] == "10" else 1,
                 "skipped_images": sum(counts.values())}
