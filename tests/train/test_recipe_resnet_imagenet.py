@@ -15,7 +15,7 @@ import pytest
 from keras_zoo.train import cli, recipes, registry, run
 from keras_zoo.train.callbacks import SkippedImagesLog
 from tests.train import image_folder_files as files
-from tests.train.run_helpers import cli_stderr_lines, keras_zoo
+from tests.train.run_helpers import cli_stderr_lines, keras_zoo, one_line_error
 
 RECIPE = recipes.get("resnet_imagenet")
 
@@ -69,7 +69,7 @@ def test_plateau_schedule_follows_the_validation_error():
 
 
 @pytest.mark.no_keras_state
-def test_skipped_images_log_adds_its_count_and_one_line(capsys):
+def test_skipped_images_log_adds_its_count_andone_line_error(capsys):
     from keras_zoo.train.datasets import SkippedImages
 
     skipped = SkippedImages()
@@ -157,31 +157,25 @@ def status_of(out):
     return json.loads((out / "status.json").read_text())
 
 
-def _one_line(capsys, argv):
-    status = cli.main(argv)
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert status == 2 and len(lines) == 1, lines
-    return lines[0]
-
 
 def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
     one = tmp_path / "one"
     files.write_class_tree(one, {"cat": 3})
-    line = _one_line(capsys, ["train", "resnet18", "--data-dir", one, "--out", tmp_path / "r"])
+    line = one_line_error(capsys, ["train", "resnet18", "--data-dir", one, "--out", tmp_path / "r"])
     assert f"Expected at least two class folders in {one}" in line
     imagenet = tmp_path / "imagenet"
     files.write_class_tree(imagenet / "train", {"cat": 2, "dog": 2})
     files.write_class_tree(imagenet / "val", {"cat": 1, "zebra": 1})
-    line = _one_line(capsys, ["train", "resnet18", "--data-dir", imagenet, "--tiny",
+    line = one_line_error(capsys, ["train", "resnet18", "--data-dir", imagenet, "--tiny",
                               "--out", tmp_path / "r"])
     assert f"Received: {imagenet}/val/zebra, not a training class" in line
-    assert "Expected --data-dir DIR for resnet50" in _one_line(
+    assert "Expected --data-dir DIR for resnet50" in one_line_error(
         capsys, ["train", "resnet50", "--out", tmp_path / "r"])
-    assert "Expected --dataset images for resnet50" in _one_line(
+    assert "Expected --dataset images for resnet50" in one_line_error(
         capsys, ["train", "resnet50", "--dataset", "cifar10", "--out", tmp_path / "r"])
     flat = tmp_path / "flat"
     files.write_class_tree(flat, {"cat": 2, "dog": 2})
-    assert "Expected a split to test on in" in _one_line(
+    assert "Expected a split to test on in" in one_line_error(
         capsys, ["train", "resnet18", "--data-dir", flat, "--set", "test_split=0",
                  "--out", tmp_path / "r"])
     assert not (tmp_path / "r").exists()  # nothing written
