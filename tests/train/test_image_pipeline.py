@@ -183,3 +183,23 @@ def test_input_fn_gives_each_pipeline_its_shard(tmp_path):
         seen.append(np.concatenate([y for _, y in pipeline.take(2)]))
     # pipeline 0 reads files 0, 2, 4, 6 (labels 0, 0, 1, 1), pipeline 1 files 1, 3, 5, 7
     assert sorted(seen[0]) == sorted(seen[1]) == [0, 0, 1, 1]
+
+
+def test_a_folder_where_nothing_decodes(tmp_path, monkeypatch):
+    written = files.write_class_tree(tmp_path, {"a": 2, "b": 2})
+    for paths in written.values():
+        for path in paths:
+            files.corrupt(path, "garbage")
+    split = ImageFiles.from_class_folders(tmp_path, name="train")
+    with pytest.raises(ValueError, match=rf"Expected readable images in {tmp_path}. Received: "
+                                         rf"none of the first 4 could be decoded, e.g. "
+                                         rf"{tmp_path}/a/a_0.JPEG \(UnidentifiedImageError"):
+        image_pipeline.check_decodable(split, num_classes=2)
+    # Should the files go away during training, the endless pipeline stops with an error.
+    monkeypatch.setattr(image_pipeline, "MAX_FAILURES_IN_A_ROW", 6)
+    train = image_pipeline.training_pipeline(split, batch_size=2, num_classes=2,
+                                             skipped=SkippedImages(), crop_size=16,
+                                             scale_range=(16, 20))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"Expected readable images in .* Received: 6 in a row"):
+        next(iter(train))

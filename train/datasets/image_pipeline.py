@@ -41,9 +41,11 @@ import tensorflow as tf
 from keras_zoo.checks import one_of, positive_int
 
 from . import image_augment
+from .skipped_images import SkippedImages
 
 AUGMENTATIONS = ("scale", "inception")  # He et al. 2015 Sec. 3.4; torchvision's reference
 CROPS = ("center", "10")
+MAX_FAILURES_IN_A_ROW = 1000
 
 
 def decode_window(encoded, window_fn):
@@ -106,9 +108,20 @@ def _flagged(dataset, split, skipped):
 
 
 def _without_skipped(dataset, split, skipped):
-    """Training: the failed elements dropped (and recorded)."""
-    return _flagged(dataset, split, skipped).filter(lambda image, label, ok: ok).map(
-        lambda image, label, ok: (image, label))
+    """Training: the failed elements dropped (and recorded); an error once
+    `MAX_FAILURES_IN_A_ROW` fail one after the other (the files went away: an endless
+    pipeline would otherwise look for a readable image forever)."""
+    message = (f"Expected readable images in {split.where}. Received: "
+               f"{MAX_FAILURES_IN_A_ROW} in a row that could not be decoded")
+
+    def count(failures, element):
+        failures = tf.where(element[2], tf.constant(0, tf.int64), failures + 1)
+        check = tf.debugging.Assert(failures < MAX_FAILURES_IN_A_ROW, [message])
+        with tf.control_dependencies([check]):
+            return tf.identity(failures), element
+
+    return _flagged(dataset, split, skipped).scan(tf.constant(0, tf.int64), count).filter(
+        lambda image, label, ok: ok).map(lambda image, label, ok: (image, label))
 
 
 def _weighted(dataset, split, skipped):
@@ -201,6 +214,17 @@ def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=22
         loss averages over the batch, so a skipped image lowers ``val_loss`` a little).
     """
     positive_int("batch_size", batch_size)
+    examples = split.examples(num_pipelines=num_pipelines, pipeline_index=pipeline_index)
+    dataset = _evaluation_elements(split, examples, num_classes=num_classes, skipped=skipped,
+                                   crop_size=crop_size, resize_size=resize_size, crops=crops)
+    count = split.shard_size(num_pipelines, pipeline_index)
+    return _finish(dataset.batch(batch_size).apply(
+        tf.data.experimental.assert_cardinality(-(-count // batch_size))))
+
+
+def _evaluation_elements(split, examples, *, num_classes, skipped, crop_size, resize_size,
+                         crops):
+    """``(image, label, weight)`` of each of `examples` (see `evaluation_pipeline`)."""
     one_of("crops", crops, CROPS)
     if resize_size < crop_size:
         raise ValueError(f"Expected resize_size >= crop_size. Received: resize_size="
@@ -222,11 +246,22 @@ def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=22
     def placeholder(source, index):
         return tf.zeros(shape, tf.uint8), -1, False, index
 
-    examples = split.examples(num_pipelines=num_pipelines, pipeline_index=pipeline_index)
-    dataset = _weighted(_parallel(examples, load, placeholder), split, skipped)
-    count = split.shard_size(num_pipelines, pipeline_index)
-    return _finish(dataset.batch(batch_size).apply(
-        tf.data.experimental.assert_cardinality(-(-count // batch_size))))
+    return _weighted(_parallel(examples, load, placeholder), split, skipped)
+
+
+def check_decodable(split, *, num_classes, sample=16):
+    """A ValueError naming the split's folder (and the first failure) unless at least one
+    of its first `sample` images reads and decodes: a folder where nothing decodes is
+    refused before training rather than skipped image by image forever."""
+    skipped = SkippedImages()
+    elements = _evaluation_elements(split, split.examples().take(sample),
+                                    num_classes=num_classes, skipped=skipped, crop_size=32,
+                                    resize_size=32, crops="center")
+    if not any(float(weight) for _, _, weight in elements):
+        counts, examples = skipped.take()
+        raise ValueError(f"Expected readable images in {split.where}. Received: none of the "
+                         f"first {sum(counts.values())} could be decoded, e.g. "
+                         f"{examples.get(split.name)}")
 
 
 def input_fn(split, *, global_batch_size, **options):

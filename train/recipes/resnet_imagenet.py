@@ -139,6 +139,7 @@ class ResNetImageNet(Recipe):
     def make_datasets(self, data, config):
         """Streamed, augmented training batches (endless) and val's central crops."""
         train = data.split("train")
+        image_pipeline.check_decodable(train, num_classes=data.num_classes)
         common_options = self._options(data, config)
         return Inputs(
             train=image_pipeline.training_pipeline(
