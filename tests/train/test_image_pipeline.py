@@ -161,12 +161,12 @@ def test_ten_crop_evaluation_batches(tmp_path):
     split = ImageFiles.from_class_folders(tmp_path, name="test")
     batches = list(image_pipeline.evaluation_pipeline(
         split, batch_size=2, num_classes=2, skipped=SkippedImages(), crop_size=16,
-        resize_size=20, crops="10"))
+        resize_size=20, crops=10))
     assert [tuple(x.shape) for x, _, _ in batches] == [(2, 10, 16, 16, 3),
                                                        (1, 10, 16, 16, 3)]
-    with pytest.raises(ValueError, match=r"Expected `crops` to be one of \('center', '10'\)"):
+    with pytest.raises(ValueError, match=r"Expected `crops` to be one of \(1, 10\)"):
         image_pipeline.evaluation_pipeline(split, batch_size=2, num_classes=2,
-                                           skipped=SkippedImages(), crops="5")
+                                           skipped=SkippedImages(), crops=5)
 
 
 def test_input_fn_gives_each_pipeline_its_shard(tmp_path):

@@ -29,7 +29,7 @@ def test_config_is_the_papers():
     assert (config["schedule"], config["decay_epochs"], config["epochs"]) == (
         "step", [30, 60, 80], 90)
     assert (config["augmentation"], config["scale_range"], config["crop_size"],
-            config["lighting"], config["crops"]) == ("scale", [256, 480], 224, 0.1, "center")
+            config["lighting"], config["crops"]) == ("scale", [256, 480], 224, 0.1, 1)
     assert config["label_offset"] == 1 and config["norm_layer"] == "batch"
     for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"):
         assert (registry.get(name).dataset, registry.get(name).recipe_name) == (
@@ -140,6 +140,7 @@ def test_trains_from_an_image_folder_and_learns(trained):
     status = status_of(out)
     assert status["state"] == "finished" and status["test_split"] == "val"
     assert status["test"]["images"] == 11 and status["test"]["skipped_images"] == 1
+    assert (out / "saved_model" / "1" / "saved_model.pb").is_file()
     assert files.snapshot(root) == before  # nothing written into the data folder
 
 

@@ -44,7 +44,7 @@ from . import image_augment
 from .skipped_images import SkippedImages
 
 AUGMENTATIONS = ("scale", "inception")  # He et al. 2015 Sec. 3.4; torchvision's reference
-CROPS = ("center", "10")
+CROPS = (1, 10)  # the central crop; the ten crops of Sec. 3.4
 MAX_FAILURES_IN_A_ROW = 1000
 
 
@@ -196,7 +196,7 @@ def training_pipeline(split, *, batch_size, num_classes, skipped, augmentation="
 
 
 def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=224,
-                        resize_size=256, crops="center", num_pipelines=1, pipeline_index=0):
+                        resize_size=256, crops=1, num_pipelines=1, pipeline_index=0):
     """Batches of `split` in order, once, for evaluation.
 
     Args:
@@ -204,7 +204,7 @@ def evaluation_pipeline(split, *, batch_size, num_classes, skipped, crop_size=22
             `training_pipeline`.
         crop_size, resize_size: the crops are `crop_size` squares of the image resized
             to a shorter side of `resize_size` (224 of 256).
-        crops: ``"center"`` (the central crop) or ``"10"`` (`image_augment.ten_crops`).
+        crops: 1 (the central crop) or 10 (`image_augment.ten_crops`).
 
     Returns:
         `tf.data.Dataset` of ``(images, labels int32 [B], weights float32 [B])``: uint8
@@ -229,13 +229,13 @@ def _evaluation_elements(split, examples, *, num_classes, skipped, crop_size, re
     if resize_size < crop_size:
         raise ValueError(f"Expected resize_size >= crop_size. Received: resize_size="
                          f"{resize_size}, crop_size={crop_size}")
-    shape = [10, crop_size, crop_size, 3] if crops == "10" else [crop_size, crop_size, 3]
+    shape = [10, crop_size, crop_size, 3] if crops == 10 else [crop_size, crop_size, 3]
     center = functools.partial(image_augment.center_window, crop_size=crop_size,
                                resize_size=resize_size)
 
     def load(source, index):
         encoded, label = _checked(*split.read(source, index), num_classes)
-        if crops == "10":
+        if crops == 10:
             image = image_augment.ten_crops(decode_window(encoded, whole_window),
                                             crop_size=crop_size, resize_size=resize_size)
         else:
@@ -256,7 +256,7 @@ def check_decodable(split, *, num_classes, sample=16):
     skipped = SkippedImages()
     elements = _evaluation_elements(split, split.examples().take(sample),
                                     num_classes=num_classes, skipped=skipped, crop_size=32,
-                                    resize_size=32, crops="center")
+                                    resize_size=32, crops=1)
     if not any(float(weight) for _, _, weight in elements):
         counts, examples = skipped.take()
         raise ValueError(f"Expected readable images in {split.where}. Received: none of the "

@@ -29,11 +29,11 @@ differs from it by little and would tie the model to one input size). Top-1
 ("accuracy") and top-5 ("top5_accuracy") accuracy in the progress bar, ``log.csv`` and
 TensorBoard, for training and validation (one central crop). The test is the test
 split, else val (ImageNet's test labels are not public: the paper's table is on val),
-with one central crop (``crops="center"``: shorter side 256, central 224) or ten
-(``crops="10"``). ``--init WEIGHTS.h5`` starts from keras.applications' weights with a
-new classifier and trains everything with this schedule (``keras-zoo train`` chooses
-`resnet_finetune`'s two stages instead when no ``--recipe`` is given). ``--tiny``: 2
-updates of 4 images at 32 pixels, a CPU smoke run.
+with one central crop (``crops=1``: shorter side 256, central 224) or ten (``crops=10``,
+``keras-zoo evaluate --crops 10``). ``--init WEIGHTS.h5`` starts from keras.applications'
+weights with a new classifier and trains everything with this schedule (``keras-zoo
+train`` chooses `resnet_finetune`'s two stages instead when no ``--recipe`` is given).
+``--tiny``: 2 updates of 4 images at 32 pixels, a CPU smoke run.
 """
 
 import sys
@@ -77,7 +77,7 @@ class ResNetImageNet(Recipe):
         "resize_size": 256,  # evaluation: shorter side 256, central 224 crop
         "lighting": 0.1,  # Sec. 3.4 "standard color augmentation [21]" (fb.resnet.torch's std)
         "flip": True,  # Sec. 3.4
-        "crops": "center",  # test crops: "center" or "10" (Sec. 3.4, 10-crop testing)
+        "crops": 1,  # test crops: 1 (the central one) or 10 (Sec. 3.4, 10-crop testing)
         "test_split": 0.1,  # a folder of classes without val/: the share held out to test
         "val_labels": None,  # the label file of a flat val/ folder (None: looked for)
         "label_offset": 1,  # TFRecords: TF's ImageNet tooling labels 1..1000 (0: background)
@@ -130,8 +130,8 @@ class ResNetImageNet(Recipe):
                              f"images. Received: {images}")
         return images // config["batch_size"]
 
-    def evaluation_pipeline(self, data, config, split, crops="center"):
-        """The batches of `split` with `crops` ("center" or "10")."""
+    def evaluation_pipeline(self, data, config, split, crops=1):
+        """The batches of `split` with `crops` (1 or 10) per image."""
         return image_pipeline.evaluation_pipeline(
             data.split(split), batch_size=config["batch_size"], crops=crops,
             resize_size=config["resize_size"], **self._options(data, config))
@@ -207,7 +207,7 @@ class ResNetImageNet(Recipe):
         if line:
             print(f"keras-zoo: {split}: {line}", file=sys.stderr)
         return {**{k: float(v) for k, v in metrics.items() if k != "images"},
-                "images": metrics["images"], "crops": 10 if config["crops"] == "10" else 1,
+                "images": metrics["images"], "crops": config["crops"],
                 "skipped_images": sum(counts.values())}
 
     def report(self, metrics, split):
