@@ -120,8 +120,14 @@ def _without_skipped(dataset, split, skipped):
         with tf.control_dependencies([check]):
             return tf.identity(failures), element
 
+    def kept(image, label, ok):
+        return ok
+
+    def without_flag(image, label, ok):
+        return image, label
+
     return _flagged(dataset, split, skipped).scan(tf.constant(0, tf.int64), count).filter(
-        lambda image, label, ok: ok).map(lambda image, label, ok: (image, label))
+        kept).map(without_flag)
 
 
 def _weighted(dataset, split, skipped):
