@@ -2,6 +2,9 @@
 Mask R-CNN run, COCOeval's bbox and segm tables, its results JSON written in the run."""
 
 
+CROPS = {"center": 1, "10": 10}  # --crops: the crops per image (config "crops")
+
+
 def add_parser(sub):
     """Adds the ``evaluate`` subcommand to an argparse subparsers object."""
     p = sub.add_parser("evaluate", description=__doc__.split("\n")[0])
@@ -10,6 +13,8 @@ def add_parser(sub):
     p.add_argument("--data-dir", help="the dataset's files, if they moved since training")
     p.add_argument("--split", choices=("val", "test"), help="default: test (a detection "
                    "dataset without a test split: val)")
+    p.add_argument("--crops", choices=tuple(CROPS), help="ImageNet ResNets: the central "
+                   "crop or the paper's 10 crops (default: the run's, center)")
     return p
 
 
@@ -18,7 +23,8 @@ def command(args):
     from keras_zoo.train import run
 
     _, _, lines = run.evaluation(args.run_dir, checkpoint=args.checkpoint,
-                                 data_dir=args.data_dir, split=args.split)
+                                 data_dir=args.data_dir, split=args.split,
+                                 overrides={"crops": CROPS[args.crops]} if args.crops else None)
     for line in lines:
         print(line)
     return 0

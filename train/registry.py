@@ -69,12 +69,13 @@ MODELS = {
     "resnet56": ModelEntry("ResNet56", "cifar10", "resnet_cifar", 860_154, 853_018),
     "resnet110": ModelEntry("ResNet110", "cifar10", "resnet_cifar", 1_739_130, 1_727_962),
     "resnet1202": ModelEntry("ResNet1202", "cifar10", "resnet_cifar", 19_513_978, 19_421_274),
-    # Table 1: ImageNet nets (1000 classes). No ImageNet loader ships: choose --dataset.
-    "resnet18": ModelEntry("ResNet18", None, "resnet_cifar", 11_699_112, 11_689_512),
-    "resnet34": ModelEntry("ResNet34", None, "resnet_cifar", 21_814_696, 21_797_672),
-    "resnet50": ModelEntry("ResNet50", None, "resnet_cifar", 25_610_152, 25_557_032),
-    "resnet101": ModelEntry("ResNet101", None, "resnet_cifar", 44_654_504, 44_549_160),
-    "resnet152": ModelEntry("ResNet152", None, "resnet_cifar", 60_344_232, 60_192_808),
+    # Table 1: ImageNet nets (1000 classes), trained on an image folder or TFRecords at
+    # --data-dir ("images") with Sec. 3.4's recipe; --init WEIGHTS fine-tunes (resnet_finetune).
+    "resnet18": ModelEntry("ResNet18", "images", "resnet_imagenet", 11_699_112, 11_689_512),
+    "resnet34": ModelEntry("ResNet34", "images", "resnet_imagenet", 21_814_696, 21_797_672),
+    "resnet50": ModelEntry("ResNet50", "images", "resnet_imagenet", 25_610_152, 25_557_032),
+    "resnet101": ModelEntry("ResNet101", "images", "resnet_imagenet", 44_654_504, 44_549_160),
+    "resnet152": ModelEntry("ResNet152", "images", "resnet_imagenet", 60_344_232, 60_192_808),
     # Singh et al. 2016, Table 2: Swapout v2(20|32) W x2|x4 and their stochastic-depth twins
     # (the swapout_* and stochastic_depth_* rows of models.resnet.VARIANTS).
     "swapout-20x2": _swapout(20, 2, "swapout", 1_082_362, 1_079_642),

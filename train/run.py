@@ -74,7 +74,7 @@ class RunResult:
 
 # The command-line flags of the configuration keys that have one (else ``--set KEY=VALUE``).
 OVERRIDE_FLAGS = {"data_files": "--train-annotations/--val-annotations/--test-annotations",
-                  "init": "--init"}
+                  "init": "--init", "crops": "--crops"}
 
 
 def recipe_names():
@@ -309,11 +309,13 @@ def _export(artifacts, base):
                        **artifact.saved_model_kwargs)
 
 
-def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None):
+def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None, overrides=None):
     """Evaluates the `checkpoint` ("last" or "best") of `run_dir` on `split` as its recipe
     does (`Recipe.evaluated_split`: by default "test", or a detection dataset's val split
-    when it has no test split); `data_dir`: the dataset's files, if they moved. A recipe
-    may write its result files into `run_dir` (Mask R-CNN: ``evaluation/<split>/``).
+    when it has no test split); `data_dir`: the dataset's files, if they moved; `overrides`:
+    ``{key: value}`` replacing settings of the run's configuration for this evaluation
+    (e.g. ``{"crops": "10"}``). A recipe may write its result files into `run_dir` (Mask
+    R-CNN: ``evaluation/<split>/``).
 
     Returns:
         ``(split, metrics dict, report lines)``: the lines are what ``keras-zoo evaluate``
@@ -322,6 +324,8 @@ def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None):
     config, chosen = read_config(run_dir)
     model = load_checkpoint(run_dir, checkpoint)
     config = {**config, "data_dir": data_dir or config["data_dir"]}
+    for key, value in (overrides or {}).items():
+        _override(config, chosen, key, value)
     data = chosen.load_data(config)
     split = chosen.evaluated_split(data, split)
     metrics = chosen.evaluate(model, data, config, split=split, out=os.path.abspath(run_dir))

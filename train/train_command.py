@@ -58,9 +58,11 @@ def add_parser(sub):
                        help=f"COCO-format {split} annotations (Mask R-CNN; with "
                        f"--{split}-images; replaces --data-dir's)")
         p.add_argument(f"--{split}-images", metavar="DIR", help=f"the {split} images' folder")
-    p.add_argument("--init", nargs=2, metavar=("FORMAT", "PATH"),
-                   help="start from converted weights: 'torchvision FILE.pth' (mask-rcnn: "
-                   "torchvision's maskrcnn_resnet50_fpn, class layers replaced)")
+    p.add_argument("--init", nargs="+", metavar="[FORMAT] PATH",
+                   help="start from converted weights, class layers replaced: 'torchvision "
+                   "FILE.pth' (mask-rcnn: torchvision's maskrcnn_resnet50_fpn) or a "
+                   "keras.applications ResNet50/101/152 FILE.h5 (resnet50 ... resnet152; "
+                   "without --recipe: fine-tuning, the resnet_finetune recipe)")
     return p
 
 
@@ -93,8 +95,29 @@ def overrides(args):
     if files:
         found["data_files"] = files
     if args.init is not None:
-        found["init"] = [args.init[0], os.path.abspath(args.init[1])]
+        found["init"] = _init(args.init)
     return found
+
+
+def _init(values):
+    """``[kind, absolute path]`` of ``--init [FORMAT] PATH`` (the kind of a lone PATH:
+    `initial_weights.init_kind`)."""
+    from keras_zoo.train.recipes.initial_weights import init_kind
+
+    if len(values) > 2:
+        raise ValueError(f"Expected --init PATH or --init FORMAT PATH. Received: --init "
+                         f"{' '.join(values)}")
+    path = os.path.abspath(values[-1])
+    return [values[0] if len(values) == 2 else init_kind(path), path]
+
+
+def _recipe(args):
+    """``--recipe``, else resnet_finetune for ``--init`` on a model of resnet_imagenet."""
+    entry = registry.MODELS.get(args.model)
+    if args.recipe is None and args.init is not None and entry is not None \
+            and entry.recipe_name == "resnet_imagenet":
+        return "resnet_finetune"
+    return args.recipe
 
 
 def _set_tf_config(args):
@@ -124,7 +147,7 @@ def command(args):
         out = run.default_run_dir(args.model or run.QUICKSTART[0])
     try:
         result = run.train(
-            args.model, recipe=args.recipe, dataset=args.dataset, data_dir=args.data_dir,
+            args.model, recipe=_recipe(args), dataset=args.dataset, data_dir=args.data_dir,
             out=out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
             seed=args.seed, validation_split=split, strategy=args.strategy,
             mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny,

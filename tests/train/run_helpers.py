@@ -53,3 +53,14 @@ def cli_stderr_lines(stderr):
 
 
 TINY_TRAIN = ("train", "resnet20", "--dataset", "mnist", "--epochs", "1", "--batch-size", "16")
+
+
+def one_line_error(capsys, argv):
+    """Runs ``keras-zoo ARGV`` in process (`cli.main`); checks that it exits with status 2 and
+    one line on stderr, and returns that line."""
+    from keras_zoo.train import cli
+
+    status = cli.main(argv)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert status == 2 and len(lines) == 1, lines
+    return lines[0]

@@ -39,6 +39,7 @@ def test_help_and_models_import_no_tensorflow():
     assert result.stderr == ""
     rows = [line.split() for line in result.stdout.splitlines()]  # columns sized to fit
     assert ["resnet1202", "19,421,274", "19,513,978", "cifar10", "resnet_cifar"] in rows
+    assert ["resnet50", "25,557,032", "25,610,152", "images", "resnet_imagenet"] in rows
 
 
 def test_quiet_startup_drops_only_tensorflows_lines():

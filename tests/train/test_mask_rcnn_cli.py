@@ -19,7 +19,7 @@ from keras_zoo.train import cli
 from keras_zoo.train.datasets import digits_instances
 from keras_zoo.train.run_dir import load_checkpoint
 from tests.train.coco_files import classify_everything_as, tiny_coco, tiny_document, write_coco
-from tests.train.run_helpers import cli_stderr_lines, keras_zoo
+from tests.train.run_helpers import cli_stderr_lines, keras_zoo, one_line_error
 
 pytestmark = pytest.mark.large
 
@@ -123,34 +123,28 @@ def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path, c
     assert all(d["score"] >= 0.5 and len(d["bbox"]) == 4 for d in detections)
     with Image.open(pictures / "000001.png") as picture:  # enlarged 3x: 112..160 < 320 px
         assert picture.size == (3 * listing[0]["width"], 3 * listing[0]["height"])
-    assert _one_line(capsys, ["predict", str(out), images[0], "--out", str(pictures)]) == (
+    assert one_line_error(capsys, ["predict", str(out), images[0], "--out", str(pictures)]) == (
         f"keras-zoo predict: error: Expected --out without earlier predictions (or "
         f"--overwrite). Received: '{pictures / '000001.png'}' exists")  # before loading
 
 
-def _one_line(capsys, argv):
-    status = cli.main(argv)
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert status == 2 and len(lines) == 1, lines
-    return lines[0]
-
 
 def test_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
     annotations, images = tiny_coco(tmp_path)
-    assert "Expected --train-annotations and --train-images together" in _one_line(
+    assert "Expected --train-annotations and --train-images together" in one_line_error(
         capsys, ["train", "mask-rcnn-tiny", "--train-annotations", annotations])
-    assert "add --dataset coco to train on yours" in _one_line(
+    assert "add --dataset coco to train on yours" in one_line_error(
         capsys, ["train", "mask-rcnn-tiny", "--data-dir", tmp_path, "--out", tmp_path / "r"])
     document = tiny_document()
     document["annotations"][2]["category_id"] = 4
     broken, images = write_coco(tmp_path / "broken", document)
-    line = _one_line(capsys, ["train", "mask-rcnn-tiny", "--dataset", "coco",
+    line = one_line_error(capsys, ["train", "mask-rcnn-tiny", "--dataset", "coco",
                               "--train-annotations", broken, "--train-images", images,
                               "--out", tmp_path / "r"])
     assert f"annotation id=21 of {broken}" in line and "Received: category_id=4" in line
-    assert "Expected --set KEY=VALUE" in _one_line(
+    assert "Expected --set KEY=VALUE" in one_line_error(
         capsys, ["train", "mask-rcnn-tiny", "--set", "use_roi_align"])
-    assert "Expected RUN_DIR to be a keras-zoo run directory" in _one_line(
+    assert "Expected RUN_DIR to be a keras-zoo run directory" in one_line_error(
         capsys, ["predict", tmp_path, images + "/001.png", "--out", tmp_path / "p"])
     assert not (tmp_path / "r").exists()  # nothing written
 
@@ -158,11 +152,11 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
 def test_export_serves_the_run_as_saved_model_and_builtin_tflite(trained, tmp_path, capsys):
     out = tmp_path / "run"
     shutil.copytree(trained[0], out)
-    assert "Expected --input-size HEIGHT WIDTH for a TFLite export of a MaskRCNN" in _one_line(
+    assert "Expected --input-size HEIGHT WIDTH for a TFLite export of a MaskRCNN" in one_line_error(
         capsys, ["export", str(out), "--format", "tflite"])
-    assert "Expected a classifier run for --format onnx" in _one_line(
+    assert "Expected a classifier run for --format onnx" in one_line_error(
         capsys, ["export", str(out), "--format", "onnx"])
-    assert "Expected --input-size only with --format tflite" in _one_line(
+    assert "Expected --input-size only with --format tflite" in one_line_error(
         capsys, ["export", str(out), "--format", "saved_model", "--input-size", "96", "128"])
     assert not (out / "saved_model").exists() and not (out / "export").exists()
 

@@ -131,14 +131,14 @@ def test_config_errors_and_defaults():
         "resnet20", "quickstart", "digits")
     assert recipe.name == "quickstart"
     assert run.make_config("resnet56")[2]["dataset"] == "cifar10"
-    with pytest.raises(ValueError, match="Expected --dataset for resnet50"):
-        run.make_config("resnet50")
+    assert run.make_config("resnet50")[2]["dataset"] == "images"  # streamed from --data-dir
     with pytest.raises(ValueError, match="Expected epochs >= 1. Received: epochs=0"):
         run.make_config("resnet20", epochs=0)
     with pytest.raises(ValueError, match="Expected a recipe in .*quickstart"):
         run.make_config("resnet20", recipe="nope")
     assert run.recipe_names() == ["concrete_vae", "mask_rcnn", "mask_rcnn_tiny", "quickstart",
-                                  "resnet_cifar", "swapout"]
+                                  "resnet_cifar", "resnet_finetune", "resnet_imagenet",
+                                  "swapout"]
     assert run.make_config("resnet20")[2]["norm_layer"] == "batch"
     assert run.make_config("swapout-20x2", sync_bn=True)[2]["norm_layer"] == "sync"
     with pytest.raises(ValueError, match="batch normalisation for --sync-bn. Received: "

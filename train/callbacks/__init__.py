@@ -15,16 +15,22 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
   training error).
 - `TemperatureAnnealing`: Jang et al.'s Concrete temperature schedule.
 - `EvaluateCoco`: COCO AP (bbox, segm) of a detector on a validation split.
+- `SkippedImagesLog`: one line per epoch on the images the streaming pipelines
+  skipped (``skipped_images`` in the logs).
+- `FineTuneStages`: train the new classifier first, then the whole network.
 """
 
 from .backup_and_restore import BackupAndRestore
 from .checkpoint import Checkpoint
 from .evaluate_coco import EvaluateCoco
+from .fine_tune_stages import FineTuneStages
 from .learning_rate_log import LearningRateLog
+from .skipped_images_log import SkippedImagesLog
 from .temperature_annealing import TemperatureAnnealing
 from .terminate_on_nan import TerminateOnNaN
 from .warmup import Warmup
 from .warmup_until_error import WarmupUntilError
 
-__all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "LearningRateLog",
-           "TemperatureAnnealing", "TerminateOnNaN", "Warmup", "WarmupUntilError"]
+__all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "FineTuneStages",
+           "LearningRateLog", "SkippedImagesLog", "TemperatureAnnealing", "TerminateOnNaN",
+           "Warmup", "WarmupUntilError"]

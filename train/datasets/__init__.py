@@ -16,9 +16,15 @@ Instance segmentation (Mask R-CNN) reads COCO-format datasets instead
 (`COCO_NAMES`): `CocoDataset` (its splits, each a checked `CocoSplit`),
 streamed by `coco_pipeline`; ``"digits-instances"`` is the shipped one
 (`digits_instances`).
+
+Photographs at ImageNet scale (``"images"``, `STREAMED_NAMES`) are never held in
+memory: `StreamedImageDataset` finds an image folder (ImageNet's layout or one
+folder per class) or TFRecord shards, each split an `ImageFiles` or
+`TFRecordFiles`, streamed by `image_pipeline` (bad images skipped and counted in
+`SkippedImages`).
 """
 
-from . import coco_pipeline, digits_instances
+from . import coco_pipeline, digits_instances, image_augment, image_pipeline
 from .binarized import BinarizedImages, binarize, load_binarized, make_binarized_pipeline
 from .cifar import load_cifar
 from .coco import CocoImage, CocoSplit
@@ -27,20 +33,27 @@ from .coco_dataset import CocoDataset
 from .digits import load_digits
 from .examples import Examples
 from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
+from .image_files import ImageFiles
 from .inputs import Inputs
 from .mnist import load_mnist, parse_idx
 from .pipeline import augment, known_size, make_pipeline
 from .restricted_unpickler import RestrictedUnpickler
+from .skipped_images import SkippedImages
+from .streamed_image_dataset import StreamedImageDataset
+from .tfrecord_files import TFRecordFiles
 
 IMAGE_NAMES = ("digits", "cifar10", "cifar100", "mnist")  # classification: `load`
 COCO_NAMES = ("digits-instances", "coco")  # instance segmentation: `CocoDataset`
-NAMES = IMAGE_NAMES + COCO_NAMES
+STREAMED_NAMES = ("images",)  # image folders and TFRecords: `StreamedImageDataset`
+NAMES = IMAGE_NAMES + COCO_NAMES + STREAMED_NAMES
 
-__all__ = ["AUGMENTATIONS", "COCO_NAMES", "IMAGE_NAMES", "NAMES", "CocoCategories", "CocoDataset",
-           "CocoImage", "CocoSplit", "Examples", "ImageDataset", "Inputs", "RestrictedUnpickler",
-           "augment", "coco_pipeline", "digits_instances", "known_size", "load", "make_pipeline",
-           "parse_idx", "split_validation", "BinarizedImages", "binarize", "load_binarized",
-           "make_binarized_pipeline"]
+__all__ = ["AUGMENTATIONS", "COCO_NAMES", "IMAGE_NAMES", "NAMES", "STREAMED_NAMES",
+           "CocoCategories", "CocoDataset", "CocoImage", "CocoSplit", "Examples", "ImageDataset",
+           "ImageFiles", "Inputs", "RestrictedUnpickler", "SkippedImages",
+           "StreamedImageDataset", "TFRecordFiles", "augment", "coco_pipeline",
+           "digits_instances", "image_augment", "image_pipeline", "known_size", "load",
+           "make_pipeline", "parse_idx", "split_validation", "BinarizedImages", "binarize",
+           "load_binarized", "make_binarized_pipeline"]
 
 
 def load(name, data_dir=None, *, validation_split=0, seed=0):
@@ -80,6 +93,10 @@ def load(name, data_dir=None, *, validation_split=0, seed=0):
         raise ValueError(f"Expected an image-classification dataset, one of {IMAGE_NAMES}. "
                          f"Received: name={name!r}, a COCO-format instance dataset (train "
                          f"mask-rcnn, mask-rcnn-r101 or mask-rcnn-tiny on it)")
+    if name in STREAMED_NAMES:
+        raise ValueError(f"Expected an in-memory dataset, one of {IMAGE_NAMES}. Received: "
+                         f"name={name!r}, streamed from --data-dir (train resnet18 ... resnet152 "
+                         f"on it: `StreamedImageDataset`)")
     if name not in NAMES:
         raise ValueError(f"Expected a dataset name in {IMAGE_NAMES}. Received: name={name!r}")
     if name == "digits":

@@ -12,14 +12,23 @@ registry, `keras_zoo.train.registry`, names each model's recipe module).
 
 import types
 
-from . import concrete_vae, mask_rcnn, mask_rcnn_tiny, quickstart, resnet_cifar, swapout
+from . import (
+    concrete_vae,
+    mask_rcnn,
+    mask_rcnn_tiny,
+    quickstart,
+    resnet_cifar,
+    resnet_finetune,
+    resnet_imagenet,
+    swapout,
+)
 from .artifact import Artifact
 from .recipe import Recipe
 
 RECIPES = {recipe.name: recipe for recipe in (
     concrete_vae.ConcreteVAERecipe(), mask_rcnn.MaskRCNNRecipe(),
     mask_rcnn_tiny.MaskRCNNTinyRecipe(), quickstart.Quickstart(), resnet_cifar.ResNetCifar(),
-    swapout.Swapout())}
+    resnet_finetune.ResNetFineTune(), resnet_imagenet.ResNetImageNet(), swapout.Swapout())}
 
 
 def names():
@@ -39,4 +48,4 @@ def get(recipe):
 
 
 __all__ = ["RECIPES", "Artifact", "Recipe", "concrete_vae", "get", "mask_rcnn", "mask_rcnn_tiny",
-           "names", "quickstart", "resnet_cifar", "swapout"]
+           "names", "quickstart", "resnet_cifar", "resnet_finetune", "resnet_imagenet", "swapout"]
