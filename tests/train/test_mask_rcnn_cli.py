@@ -15,7 +15,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from keras_zoo.train import cli
+from keras_zoo.train import cli, directory_lock
 from keras_zoo.train.datasets import digits_instances
 from keras_zoo.train.run_dir import load_checkpoint
 from tests.train.coco_files import classify_everything_as, tiny_coco, tiny_document, write_coco
@@ -73,7 +73,7 @@ def test_quick_start_trains_and_prints_its_coco_tables(trained):
     assert (out / "evaluation" / "test" / "coco_eval.txt").read_text().startswith(
         "COCO test: bbox\n Average Precision")
     assert sorted(os.listdir(out / "predictions")) == [
-        "detections.json", "val_000001.png", "val_000002.png"]
+        directory_lock.LOCK_NAME, "detections.json", "val_000001.png", "val_000002.png"]
 
 
 def test_logs_hold_loss_terms_learning_rate_and_coco_ap(trained):
@@ -114,7 +114,8 @@ def test_predict_draws_pictures_and_lists_detections(trained, cache, tmp_path, c
     assert cli.main(["predict", str(out), *images, "--out", str(pictures)]) == 0
     assert capsys.readouterr().out.strip() == (
         f"Wrote 2 pictures and {pictures / 'detections.json'}")
-    assert sorted(os.listdir(pictures)) == ["000001.png", "000002.png", "detections.json"]
+    assert sorted(os.listdir(pictures)) == [
+        directory_lock.LOCK_NAME, "000001.png", "000002.png", "detections.json"]
     listing = json.loads((pictures / "detections.json").read_text())
     assert [(e["file"], e["height"], e["width"]) for e in listing] == [
         (path, *np.asarray(Image.open(path)).shape[:2]) for path in images]
