@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 import uuid
 
 import keras
@@ -133,7 +134,12 @@ def rebuild_with_policy(model, policy):
         return model
     rebuilt = keras.saving.deserialize_keras_object(
         with_dtype_policy(keras.saving.serialize_keras_object(model), policy))
-    rebuilt.set_weights(model.get_weights())
+    # By the weights file's structure (the order of `weights` follows the order the parts
+    # were built in, which a deserialised model need not share).
+    with tempfile.TemporaryDirectory(prefix="keras-zoo-policy-") as scratch:
+        path = os.path.join(scratch, WEIGHTS_FILE)
+        model.save_weights(path)
+        rebuilt.load_weights(path)
     return rebuilt
 
 
