@@ -30,6 +30,7 @@ class ModelSource:
     recipe: object  # a `recipes.Recipe`, or None (a backbone preset: export only)
     checkpoint: str = "last"
     metadata: dict = None  # a preset's metadata.json; None for a run
+    mode: str = None  # how `load` runs it (`precision.inference_mode`)
 
     @property
     def is_preset(self):
@@ -40,14 +41,21 @@ class ModelSource:
         return "categories" in self.config
 
     def load(self, precision="float32"):
-        """The model, in the dtype policy of `precision` (`precision.inference_policy`:
-        "auto" picks bfloat16 for detectors and presets where the CPU has it)."""
-        policy = precisions.inference_policy(precision,
-                                             covered=self.is_preset or self.is_detector)
+        """The model, run as `precision` says (`precision.inference_mode`: "auto" picks
+        bfloat16 for detectors and presets where the CPU has it)."""
+        mode = precisions.inference_mode(precision, covered=self.is_preset or self.is_detector,
+                                         detector=self.is_detector)
+        self.mode = mode
+        policy = precisions.POLICY if mode == precisions.POLICY else None
         if self.is_preset:
-            return presets.load_preset(self.path, dtype_policy=None if policy == "float32"
-                                       else policy)
-        return presets.rebuild_with_policy(load_checkpoint(self.path, self.checkpoint), policy)
+            return presets.load_preset(self.path, dtype_policy=policy)
+        model = load_checkpoint(self.path, self.checkpoint)
+        return model if policy is None else presets.rebuild_with_policy(model, policy)
+
+    def running(self):
+        """The context to run the loaded model in (TensorFlow's bfloat16 rewrite on, when
+        `load` chose it)."""
+        return precisions.rewrite_scope(self.mode == precisions.REWRITE)
 
     def require_recipe(self, what):
         if self.recipe is None:

@@ -56,8 +56,9 @@ def command(args):
                          f"{args.score_threshold}")
     output_paths(args.images, args.out, overwrite=args.overwrite)  # before loading a model
     model = source.load(args.precision)
-    written = write_predictions(model, args.images, CocoCategories.from_json(
-        source.config["categories"]), args.out, score_threshold=args.score_threshold,
-        overwrite=args.overwrite)
+    with source.running():
+        written = write_predictions(model, args.images, CocoCategories.from_json(
+            source.config["categories"]), args.out, score_threshold=args.score_threshold,
+            overwrite=args.overwrite)
     print(f"Wrote {len(written) - 1} pictures and {written[-1]}")
     return 0

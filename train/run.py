@@ -324,14 +324,15 @@ def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None, overrid
     """
     source = model_source.open_source(run_dir, checkpoint=checkpoint)
     chosen = source.require_recipe("evaluate")
+    model = source.load(precision)
     config = {**source.config, "data_dir": data_dir or source.config["data_dir"]}
     for key, value in (overrides or {}).items():
         _override(config, chosen, key, value)
     data = chosen.load_data(config)
     split = chosen.evaluated_split(data, split)
-    model = source.load(precision)
-    metrics = chosen.evaluate(model, data, config, split=split,
-                              out=None if source.is_preset else os.path.abspath(run_dir))
+    with source.running():
+        metrics = chosen.evaluate(model, data, config, split=split,
+                                  out=None if source.is_preset else os.path.abspath(run_dir))
     return split, metrics, chosen.report(metrics, split)
 
 

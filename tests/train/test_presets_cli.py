@@ -13,6 +13,7 @@ import pytest
 from keras_zoo import models
 from keras_zoo.models.mask_rcnn import BoxHead, FeaturePyramid, FPNBackbone, MaskHead
 from keras_zoo.train import cli, cpu
+from tests.train import image_folder_files as files
 from tests.train.coco_files import CATEGORIES, classify_everything_as, tiny_document, write_coco
 from tests.train.run_helpers import one_line_error
 
@@ -53,7 +54,7 @@ def test_predict_a_preset_in_the_precision_asked_for(preset, tmp_path, capsys):
     argv = ["predict", str(preset / "det"), *images, "--out", str(tmp_path / "pics")]
     assert cli.main([*argv, "--precision", "bfloat16"]) == 0
     err = capsys.readouterr().err
-    assert err.startswith("keras-zoo: inference in mixed_bfloat16 (--precision bfloat16")
+    assert err.startswith("keras-zoo: inference in mixed_bfloat16 (--precision bfloat16")  # policy
     listing = json.loads((tmp_path / "pics" / "detections.json").read_text())
     found = {(d["category_id"], d["category"]) for e in listing for d in e["detections"]}
     assert found == {(3, "car")}
@@ -129,3 +130,22 @@ def test_convert_refuses_in_one_line_and_writes_nothing(preset, tmp_path, capsys
         capsys, ["convert", "keras-applications", str(not_resnet), "--out", str(out),
                  "--num-classes", "3"])
     assert not out.exists() and sorted(os.listdir(tmp_path)) == ["other.h5", "truncated.pth"]
+
+
+def test_evaluate_a_classifier_preset_on_a_folder(tmp_path, capsys):
+    """A classifier preset evaluates on a folder of its classes (the held-out test share),
+    at its input size; in bfloat16 by TensorFlow's oneDNN rewrite (classifiers' faster way)."""
+    body = models.ResNetBackbone((1, 1), (16, 16), stem="cifar", input_shape=(32, 32, 3))
+    models.ImageClassifier(body, 3).save_to_preset(tmp_path / "clf")
+    files.write_class_tree(tmp_path / "photos", {"apple": 10, "pear": 10, "plum": 10})
+    argv = ["evaluate", str(tmp_path / "clf"), "--data-dir", str(tmp_path / "photos")]
+    assert cli.main([*argv, "--precision", "bfloat16"]) == 0
+    out = capsys.readouterr()
+    assert out.err.splitlines()[0].startswith(
+        "keras-zoo: inference in bfloat16 by TensorFlow's oneDNN rewrite of the float32 graph "
+        "(--precision bfloat16")
+    assert "test images: 3, the central crop of each (0 skipped)" in out.out.splitlines()
+    import tensorflow as tf  # the process-wide rewrite is off again for whatever runs next
+
+    assert not tf.config.optimizer.get_experimental_options().get(
+        "auto_mixed_precision_onednn_bfloat16", False)
