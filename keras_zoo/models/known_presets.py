@@ -16,43 +16,37 @@ _TORCHVISION_DOCS = "https://pytorch.org/vision/stable/models.html"
 # keras.io/api/applications: single 224 crop top-1 / top-5 on ImageNet val.
 _KERAS_DOCS = "https://keras.io/api/applications/"
 
+
+def _torchvision(class_name, architecture, file, box_ap, mask_ap=None):
+    published = {"COCO val2017 box AP": box_ap, "reference": _TORCHVISION_DOCS}
+    if mask_ap is not None:
+        published["COCO val2017 mask AP"] = mask_ap
+    return {"class_name": class_name, "source": "torchvision", "architecture": architecture,
+            "file": file, "published": published}
+
+
+def _keras_applications(architecture, top1, top5):
+    return {"class_name": "ImageClassifier", "source": "keras-applications",
+            "architecture": architecture,
+            "file": f"{architecture}_weights_tf_dim_ordering_tf_kernels.h5",
+            "published": {"ImageNet val top-1": top1, "ImageNet val top-5": top5,
+                          "reference": _KERAS_DOCS}}
+
+
 KNOWN_PRESETS = {
-    "mask_rcnn_resnet50_fpn_coco": {
-        "class_name": "MaskRCNN", "source": "torchvision", "architecture": "maskrcnn_resnet50_fpn",
-        "file": "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth",
-        "published": {"COCO val2017 box AP": 37.9, "COCO val2017 mask AP": 34.6,
-                      "reference": _TORCHVISION_DOCS}},
-    "mask_rcnn_resnet50_fpn_v2_coco": {
-        "class_name": "MaskRCNN", "source": "torchvision",
-        "architecture": "maskrcnn_resnet50_fpn_v2",
-        "file": "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth",
-        "published": {"COCO val2017 box AP": 47.4, "COCO val2017 mask AP": 41.8,
-                      "reference": _TORCHVISION_DOCS}},
-    "faster_rcnn_resnet50_fpn_coco": {
-        "class_name": "FasterRCNN", "source": "torchvision",
-        "architecture": "fasterrcnn_resnet50_fpn",
-        "file": "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth",
-        "published": {"COCO val2017 box AP": 37.0, "reference": _TORCHVISION_DOCS}},
-    "faster_rcnn_resnet50_fpn_v2_coco": {
-        "class_name": "FasterRCNN", "source": "torchvision",
-        "architecture": "fasterrcnn_resnet50_fpn_v2",
-        "file": "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth",
-        "published": {"COCO val2017 box AP": 46.7, "reference": _TORCHVISION_DOCS}},
-    "resnet50_imagenet": {
-        "class_name": "ImageClassifier", "source": "keras-applications",
-        "architecture": "resnet50", "file": "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-        "published": {"ImageNet val top-1": 0.749, "ImageNet val top-5": 0.921,
-                      "reference": _KERAS_DOCS}},
-    "resnet101_imagenet": {
-        "class_name": "ImageClassifier", "source": "keras-applications",
-        "architecture": "resnet101", "file": "resnet101_weights_tf_dim_ordering_tf_kernels.h5",
-        "published": {"ImageNet val top-1": 0.764, "ImageNet val top-5": 0.928,
-                      "reference": _KERAS_DOCS}},
-    "resnet152_imagenet": {
-        "class_name": "ImageClassifier", "source": "keras-applications",
-        "architecture": "resnet152", "file": "resnet152_weights_tf_dim_ordering_tf_kernels.h5",
-        "published": {"ImageNet val top-1": 0.766, "ImageNet val top-5": 0.931,
-                      "reference": _KERAS_DOCS}},
+    "mask_rcnn_resnet50_fpn_coco": _torchvision(
+        "MaskRCNN", "maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth", 37.9, 34.6),
+    "mask_rcnn_resnet50_fpn_v2_coco": _torchvision(
+        "MaskRCNN", "maskrcnn_resnet50_fpn_v2", "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth",
+        47.4, 41.8),
+    "faster_rcnn_resnet50_fpn_coco": _torchvision(
+        "FasterRCNN", "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_coco-258fb6c6.pth", 37.0),
+    "faster_rcnn_resnet50_fpn_v2_coco": _torchvision(
+        "FasterRCNN", "fasterrcnn_resnet50_fpn_v2", "fasterrcnn_resnet50_fpn_v2_coco-dd69338a.pth",
+        46.7),
+    "resnet50_imagenet": _keras_applications("resnet50", 0.749, 0.921),
+    "resnet101_imagenet": _keras_applications("resnet101", 0.764, 0.928),
+    "resnet152_imagenet": _keras_applications("resnet152", 0.766, 0.931),
 }
 
 
