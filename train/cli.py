@@ -7,6 +7,7 @@
     keras-zoo predict RUN_DIR IMAGE...    pictures and JSON of a detector's predictions
     keras-zoo convert KIND FILE --out DIR torchvision / keras.applications weights -> a preset
     keras-zoo search [options]            architecture search (see nas/command.py)
+    keras-zoo plot RUN_DIR                a run's loss, metrics and learning rate as a PNG
 
 Exit status (`cli_errors` turns each exception into one line on stderr):
 
@@ -60,6 +61,8 @@ SUBCOMMANDS = {
                           "keras_zoo.train.convert_command", tensorflow=False),
     "search": Subcommand("neural architecture search (Zoph & Le 2016)",
                          "keras_zoo.train.nas.command"),
+    "plot": Subcommand("draw a run's loss, metrics and learning rate (PNG)",
+                       "keras_zoo.train.plot_command", tensorflow=False),
 }
 
 
