@@ -17,6 +17,11 @@ mixed_bfloat16 only on CPUs with AVX512_BF16 or AMX, else float32, measured once
 "policy" line says which and why; `--policies float32,mixed_bfloat16` forces bf16). The
 policy is set before each model is built. Then ResNet-20 CIFAR `model.fit` images/s
 (batch 128), keras_zoo only. Every line names the CPU (model, vector extensions).
+
+``--onednn-bfloat16-rewrite`` turns on TensorFlow's oneDNN bfloat16 graph rewrite
+(``auto_mixed_precision_onednn_bfloat16``) for the whole process, to set it against the
+mixed_bfloat16 policy: ``--policies float32 --onednn-bfloat16-rewrite`` is float32
+weights with bfloat16 compute in the rewritten graphs.
 """
 
 import argparse
@@ -150,11 +155,17 @@ def main():
     parser.add_argument("--cifar-images", type=int, default=2048)
     parser.add_argument("--skip-resnet50", action="store_true")
     parser.add_argument("--skip-cifar", action="store_true")
+    parser.add_argument("--onednn-bfloat16-rewrite", action="store_true")
     args = parser.parse_args()
     import tensorflow as tf
 
+    if args.onednn_bfloat16_rewrite:
+        tf.config.optimizer.set_experimental_options(
+            {"auto_mixed_precision_onednn_bfloat16": True})
+
     emit({"bench": "env", "tensorflow": tf.__version__, "keras": keras.__version__,
-          "cpus": os.cpu_count(), "repeats": args.repeats, "steps": args.steps})
+          "cpus": os.cpu_count(), "repeats": args.repeats, "steps": args.steps,
+          "onednn_bfloat16_rewrite": args.onednn_bfloat16_rewrite})
     for policy in _policies(args.policies):
         if not args.skip_resnet50:
             bench_resnet50(policy, args.repeats, args.steps, args.warmup)

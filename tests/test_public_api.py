@@ -76,7 +76,7 @@ NON_DEFAULT = {
                                  "resnet20", input_shape=(8, 8, 3)),
                              num_classes=3, classifier_activation=None,
                              head_regularizer=keras.regularizers.L2(1e-3))],
-    "FeaturePyramid": [dict(channels=8, extra_level=False,
+    "FeaturePyramid": [dict(channels=8, extra_level=False, norm_layer="batch",
                             kernel_initializer=keras.initializers.HeUniform(seed=2))],
     "FPNBackbone": [dict(body=models.ResNetBackbone((1, 1, 1, 1), (4, 4, 4, 4),
                                                     normalization="none"),

@@ -5,6 +5,7 @@
     keras-zoo evaluate RUN_DIR            test metrics of a run's checkpoint
     keras-zoo export RUN_DIR --format F   SavedModel / TFLite / ONNX (see export_command)
     keras-zoo predict RUN_DIR IMAGE...    pictures and JSON of a detector's predictions
+    keras-zoo convert KIND FILE --out DIR torchvision / keras.applications weights -> a preset
     keras-zoo search [options]            architecture search (see nas/command.py)
     keras-zoo plot RUN_DIR                a run's loss, metrics and learning rate as a PNG
 
@@ -55,6 +56,9 @@ SUBCOMMANDS = {
                          "keras_zoo.train.export_command"),
     "predict": Subcommand("draw a detector run's predictions on images",
                           "keras_zoo.train.predict_command"),
+    # TensorFlow starts inside: torch must be imported before it.
+    "convert": Subcommand("convert torchvision or keras.applications weights into a preset",
+                          "keras_zoo.train.convert_command", tensorflow=False),
     "search": Subcommand("neural architecture search (Zoph & Le 2016)",
                          "keras_zoo.train.nas.command"),
     "plot": Subcommand("draw a run's loss, metrics and learning rate (PNG)",

@@ -1,4 +1,4 @@
-"""``keras-zoo export RUN_DIR``: a run's checkpoint to SavedModel, TFLite or ONNX.
+"""``keras-zoo export RUN_DIR``: a run's checkpoint (or a preset) to SavedModel, TFLite or ONNX.
 
     keras-zoo export RUN_DIR --format saved_model   # RUN_DIR/saved_model/<next version>
     keras-zoo export RUN_DIR --format tflite --quantize int8   # RUN_DIR/export/model_int8.tflite
@@ -14,8 +14,10 @@ of dynamic image size with a ``pasted_masks`` signature beside
 float16 or dynamic; int8 and ONNX take classifiers only).
 
 The conversion itself lives in `keras_zoo.export` (any keras.Model); this
-module only reads the run directory (config.json, checkpoints/last.keras)
-and, for int8, draws the representative images from the run's training set.
+module only reads the run directory (config.json, checkpoints/last.keras) or the
+preset (``keras-zoo export mask_rcnn_resnet50_fpn_v2_coco --format saved_model``: its
+artifacts go under the preset directory by default, as a run's) and, for int8, draws the
+representative images from the run's training set.
 """
 
 import os
@@ -77,7 +79,8 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
     artifact of the run (its recipe's `Recipe.artifacts`, see the module docstring)."""
     from keras_zoo import export
     from keras_zoo.export.variants import offers_variants
-    from keras_zoo.train.run_dir import load_checkpoint, read_config
+    from keras_zoo.train.model_source import open_source
+    from keras_zoo.train.recipes import Artifact
 
     if format not in FORMATS:
         raise ValueError(f"Expected format in {FORMATS}. Received: format={format!r}")
@@ -90,9 +93,15 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
     if input_size is not None and format != "tflite":
         raise ValueError(f"Expected --input-size only with --format tflite. Received: "
                          f"format={format!r}, input_size={tuple(input_size)}")
-    config, recipe = read_config(run_dir, fields=("dataset",) if quantize == "int8" else ())
-    model = load_checkpoint(run_dir, checkpoint)
-    artifacts = recipe.artifacts(model)
+    source = open_source(run_dir, checkpoint=checkpoint,
+                         fields=("dataset",) if quantize == "int8" else ())
+    if source.is_preset and quantize == "int8":
+        raise ValueError(f"Expected a run for --quantize int8 (it calibrates on the run's "
+                         f"training images). Received: {run_dir}, a preset; use float16 or "
+                         f"dynamic")
+    config, recipe = source.config, source.recipe
+    model = source.load("float32")
+    artifacts = recipe.artifacts(model) if recipe is not None else [Artifact(None, model)]
     detector = any(offers_variants(a.model) for a in artifacts)
     if format == "tflite" and detector and input_size is None:
         raise ValueError(f"Expected --input-size HEIGHT WIDTH for a TFLite export of a "

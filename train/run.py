@@ -41,16 +41,14 @@ import tensorflow as tf
 
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import callbacks as zoo_callbacks
-from keras_zoo.train import datasets, fit, multiworker, recipes, registry, strategies
+from keras_zoo.train import datasets, fit, model_source, multiworker, recipes, registry, strategies
 from keras_zoo.train.atomic_files import read_json
 from keras_zoo.train.recipes import common
 from keras_zoo.train.run_dir import (
     RunDirectory,
     check_run_dir,
     default_run_dir,
-    load_checkpoint,
     load_model,
-    read_config,
 )
 
 QUICKSTART = ("resnet20", "quickstart")
@@ -312,26 +310,32 @@ def _export(artifacts, base):
                        **artifact.saved_model_kwargs)
 
 
-def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None, overrides=None):
+def evaluation(run_dir, *, checkpoint="last", data_dir=None, split=None, overrides=None,
+               precision="float32"):
     """Evaluates the `checkpoint` ("last" or "best") of `run_dir` on `split` as its recipe
     does (`Recipe.evaluated_split`: by default "test", or a detection dataset's val split
     when it has no test split); `data_dir`: the dataset's files, if they moved; `overrides`:
     ``{key: value}`` replacing settings of the run's configuration for this evaluation
     (e.g. ``{"crops": "10"}``). A recipe may write its result files into `run_dir` (Mask
-    R-CNN: ``evaluation/<split>/``).
+    R-CNN: ``evaluation/<split>/``). `run_dir` may be a preset (`model_source`; give
+    `data_dir`; nothing is written into it); `precision` as ``keras-zoo evaluate
+    --precision`` (`keras_zoo.train.precision`).
 
     Returns:
         ``(split, metrics dict, report lines)``: the lines are what ``keras-zoo evaluate``
         prints (`Recipe.report`).
     """
-    config, chosen = read_config(run_dir)
-    model = load_checkpoint(run_dir, checkpoint)
-    config = {**config, "data_dir": data_dir or config["data_dir"]}
+    source = model_source.open_source(run_dir, checkpoint=checkpoint)
+    chosen = source.require_recipe("evaluate")
+    model = source.load(precision)
+    config = {**source.config, "data_dir": data_dir or source.config["data_dir"]}
     for key, value in (overrides or {}).items():
         _override(config, chosen, key, value)
     data = chosen.load_data(config)
     split = chosen.evaluated_split(data, split)
-    metrics = chosen.evaluate(model, data, config, split=split, out=os.path.abspath(run_dir))
+    with source.running():
+        metrics = chosen.evaluate(model, data, config, split=split,
+                                  out=None if source.is_preset else os.path.abspath(run_dir))
     return split, metrics, chosen.report(metrics, split)
 
 

@@ -166,7 +166,8 @@ def read_config(run_dir, fields=None):
     path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Expected RUN_DIR to be a keras-zoo run directory holding "
-                                f"config.json. Received: run_dir={run_dir!r}")
+                                f"config.json (or a preset directory holding metadata.json). "
+                                f"Received: run_dir={run_dir!r}")
     fix = "restore the file or train the run again"
     config = read_json(path, what="a keras-zoo run's configuration", fix=fix)
     recipe = recipes.get(config.get("recipe", CLASSIFIER_RECIPE))

@@ -1,5 +1,5 @@
-"""Reference outputs of torchvision's maskrcnn_resnet50_fpn or fasterrcnn_resnet50_fpn
-(weights=None), written to an .npz.
+"""Reference outputs of one of torchvision's ResNet-50-FPN detectors (Mask or Faster
+R-CNN, v1 or v2; weights=None), written to an .npz.
 
 Run by tests/models/test_mask_rcnn_torchvision.py in a subprocess (plain python,
 torch only: pytest imports TensorFlow first, and torch must come first):
@@ -7,7 +7,8 @@ torch only: pytest imports TensorFlow first, and torch must come first):
     python tests/models/torchvision_mask_rcnn.py OUT.npz --architecture fasterrcnn_resnet50_fpn
 
 Random weights, seeded, made informative: BN statistics are those of the test
-image (one train-mode pass, cumulative average), the RPN objectness and box
+image (one train-mode pass, cumulative average: the body's, and in v2 the FPN's too;
+v2's head BN layers get random affine weights and statistics), the RPN objectness and box
 classifier weights are scaled up so that scores are well separated, and the
 mask upsampling is spatially uniform so that masks are smooth. Writes the
 state dict (``sd/<name>``), the image, torchvision's transformed input, per-stage
@@ -22,7 +23,8 @@ import torch
 import torchvision
 from torchvision.models import detection
 
-ARCHITECTURES = ("maskrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn")
+ARCHITECTURES = ("maskrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn",
+                 "maskrcnn_resnet50_fpn_v2", "fasterrcnn_resnet50_fpn_v2")
 
 
 def test_image(height, width, seed):
@@ -65,15 +67,23 @@ def main():
     with torch.no_grad():
         model.eval()
         images, _ = model.transform([tensor])
-        for module in model.backbone.body.modules():
+        # v1's FPN has no BN; v2's FPN BN takes the image's statistics with the body's.
+        measured = model.backbone if args.architecture.endswith("_v2") else model.backbone.body
+        for module in measured.modules():
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.reset_running_stats()
                 module.momentum = None  # cumulative average: the statistics of this image
                 module.weight.uniform_(0.5, 1.5)
                 module.bias.uniform_(-0.2, 0.2)
-        model.backbone.body.train()
-        model.backbone.body(images.tensors)
+        measured.train()
+        measured(images.tensors)
         model.eval()
+        for module in model.roi_heads.modules():  # v2's head BN: random, near identity
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+                module.running_mean.uniform_(-0.2, 0.2)
+                module.running_var.uniform_(0.5, 2.0)
         model.rpn.head.cls_logits.weight.mul_(10.0)
         model.roi_heads.box_predictor.cls_score.weight.mul_(4.0)
         model.roi_heads.box_predictor.bbox_pred.weight.mul_(3.0)
@@ -111,6 +121,9 @@ def main():
         "scores": detections["scores"].numpy(),
         "labels": detections["labels"].numpy(),
         "torchvision": np.array(torchvision.__version__),
+        # the names of its COCO weights' 91 outputs (keras_zoo keeps its own table)
+        "categories": np.array(detection.MaskRCNN_ResNet50_FPN_Weights.COCO_V1.meta[
+            "categories"]),
         "num_parameters": np.array(sum(p.numel() for p in model.parameters())),
     })
     if masks:

@@ -5,6 +5,7 @@ head trained first and then everything, frozen batch normalisation untouched; th
 ``--init`` parsing and recipe choice."""
 
 import argparse
+import json
 import os
 
 import h5py
@@ -13,18 +14,19 @@ import numpy as np
 import pytest
 
 from keras_zoo import models
-from keras_zoo.train import run, train_command
+from keras_zoo.train import cli, run, train_command
 from keras_zoo.train.recipes import initial_weights, resnet_finetune
 from tests.train import image_folder_files as files
 
 
-def _keras_applications_h5(path, seed=0):
-    """keras.applications.ResNet50 without its top, with random weights and batch statistics
-    of realistic size, saved in the legacy HDF5 layout of its published files."""
+def _keras_applications_h5(path, seed=0, include_top=False):
+    """keras.applications.ResNet50 (by default without its top), with random weights and
+    batch statistics of realistic size, saved in the legacy HDF5 layout of its published
+    files."""
     from keras.src.legacy.saving import legacy_h5_format
 
     rng = np.random.default_rng(seed)
-    theirs = keras.applications.ResNet50(weights=None, include_top=False)
+    theirs = keras.applications.ResNet50(weights=None, include_top=include_top)
     for layer in theirs.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             size = layer.gamma.shape[0]
@@ -100,6 +102,44 @@ def test_fine_tunes_from_keras_applications_weights(tmp_path, monkeypatch):
     assert files.snapshot(folder) == before
 
 
+@pytest.mark.large
+def test_convert_keras_applications_files_then_init_from_the_presets(tmp_path, capsys):
+    """``keras-zoo convert keras-applications`` with and without the top: the presets give
+    keras.applications' outputs, record where the weights came from, and start a run."""
+    images = np.random.default_rng(3).integers(0, 256, (2, 64, 64, 3)).astype(np.float32)
+    top = str(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5")  # its published name
+    theirs = _keras_applications_h5(top, include_top=True)
+    assert cli.main(["convert", "keras-applications", top, "--out", str(tmp_path / "top")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == (f"Converted {os.path.basename(top)} (keras-applications resnet50) into "
+                        f"{tmp_path / 'top'}: an ImageClassifier of 25,557,032 parameters (and "
+                        f"53,120 batch-norm statistics), 1000 classes")
+    assert lines[2].startswith("  verified: reloaded from the written files, its outputs")
+    metadata = json.loads((tmp_path / "top" / "metadata.json").read_text())
+    assert metadata["weights"]["published"]["ImageNet val top-1"] == 0.749
+    assert metadata["weights"]["url"].endswith("/resnet/" + os.path.basename(top))
+    crops = np.asarray(keras.ops.image.resize(images, (224, 224)))
+    expected = theirs.predict(keras.applications.resnet.preprocess_input(crops.copy()),
+                              verbose=0)
+    ours = models.ImageClassifier.from_preset(tmp_path / "top").predict(crops, verbose=0)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-5)  # probabilities, conv
+    # biases folded into BN exactly: float32 reassociation over 50 layers only
+
+    notop = str(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
+    theirs = _keras_applications_h5(notop)
+    assert cli.main(["convert", "keras-applications", notop, "--out", str(tmp_path / "r50")]) == 0
+    assert "a ResNetBackbone of 23,508,032 parameters" in capsys.readouterr().out
+    expected = theirs.predict(keras.applications.resnet.preprocess_input(images.copy()),
+                              verbose=0).mean(axis=(1, 2))
+    model = initial_weights.initial_classifier(
+        "resnet50", models.ResNet50, num_classes=3, input_shape=(64, 64, 3),
+        init=["preset", str(tmp_path / "r50")], norm_layer="frozen")
+    pooled = keras.Model(model.inputs, model.get_layer("avg_pool").output)
+    np.testing.assert_allclose(pooled.predict(images, verbose=0), expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+    assert model.get_layer("fc").kernel.shape == (2048, 3)
+
+
 @pytest.mark.no_keras_state
 def test_weights_file_layout_says_whether_it_has_the_top(tmp_path):
     for names, order in (([b"conv1_conv", b"predictions"], (True, False)),
@@ -121,9 +161,18 @@ def test_init_errors(tmp_path):
                                                 r"weights file. Received: 'nope.h5' does not"):
         initial_weights.initial_classifier("resnet50", build, init=["keras-applications",
                                                                     "nope.h5"], **options)
-    with pytest.raises(ValueError, match=r"presets are not supported yet\). Received: --init "
-                                         r"preset /p"):
+    with pytest.raises(FileNotFoundError, match=r"Expected a preset directory .* Received: "
+                                                r"'/p' does not exist"):
         initial_weights.initial_classifier("resnet50", build, init=["preset", "/p"], **options)
+    models.ResNetBackbone((1, 1, 1, 1), (4, 4, 4, 4)).save_to_preset(tmp_path / "small")
+    with pytest.raises(ValueError, match=r"Expected --init a preset of resnet50 \(stages \(3, 4, "
+                                         r"6, 3\)\). Received: .*small holds a network with "
+                                         r"stages \(1, 1, 1, 1\)"):
+        initial_weights.initial_classifier("resnet50", build, init=["preset", str(
+            tmp_path / "small")], **options)
+    with pytest.raises(ValueError, match=r"Expected --init a keras.applications ResNet .h5 "
+                                         r"weights file or a preset directory"):
+        initial_weights.initial_classifier("resnet50", build, init=["onnx", "/p"], **options)
 
 
 @pytest.mark.no_keras_state

@@ -84,3 +84,33 @@ class CocoCategories:
     @functools.cached_property
     def _indices(self):
         return {cid: i + 1 for i, cid in enumerate(self.ids)}
+
+
+# COCO 2017's 80 object categories by id (instances_*.json "categories"; ids 1..90 with
+# gaps). torchvision's COCO detectors predict at index = id, so their 91 outputs map
+# through `coco_index_categories`.
+COCO_CATEGORY_NAMES = {
+    1: "person", 2: "bicycle", 3: "car", 4: "motorcycle", 5: "airplane", 6: "bus", 7: "train",
+    8: "truck", 9: "boat", 10: "traffic light", 11: "fire hydrant", 13: "stop sign",
+    14: "parking meter", 15: "bench", 16: "bird", 17: "cat", 18: "dog", 19: "horse",
+    20: "sheep", 21: "cow", 22: "elephant", 23: "bear", 24: "zebra", 25: "giraffe",
+    27: "backpack", 28: "umbrella", 31: "handbag", 32: "tie", 33: "suitcase", 34: "frisbee",
+    35: "skis", 36: "snowboard", 37: "sports ball", 38: "kite", 39: "baseball bat",
+    40: "baseball glove", 41: "skateboard", 42: "surfboard", 43: "tennis racket",
+    44: "bottle", 46: "wine glass", 47: "cup", 48: "fork", 49: "knife", 50: "spoon",
+    51: "bowl", 52: "banana", 53: "apple", 54: "sandwich", 55: "orange", 56: "broccoli",
+    57: "carrot", 58: "hot dog", 59: "pizza", 60: "donut", 61: "cake", 62: "chair",
+    63: "couch", 64: "potted plant", 65: "bed", 67: "dining table", 70: "toilet", 72: "tv",
+    73: "laptop", 74: "mouse", 75: "remote", 76: "keyboard", 77: "cell phone",
+    78: "microwave", 79: "oven", 80: "toaster", 81: "sink", 82: "refrigerator", 84: "book",
+    85: "clock", 86: "vase", 87: "scissors", 88: "teddy bear", 89: "hair drier",
+    90: "toothbrush",
+}
+UNUSED_ID_NAME = "N/A"  # the ten ids COCO 2017 leaves out (12, 26, ...), as torchvision names them
+
+
+def coco_index_categories(num_classes=91):
+    """`CocoCategories.to_json` of a detector whose classifier index is the COCO id
+    (torchvision's 91 outputs: background 0, ids 1..90, unused ids named "N/A")."""
+    return [{"index": i, "id": i, "name": COCO_CATEGORY_NAMES.get(i, UNUSED_ID_NAME)}
+            for i in range(1, num_classes)]

@@ -7,6 +7,7 @@ Commands:
     keras-zoo train mask-rcnn --train-annotations train.json --train-images imgs/ \\
         --val-annotations val.json --val-images imgs/       # any COCO-format export
     keras-zoo train mask-rcnn --init torchvision maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth ...
+    keras-zoo train mask-rcnn --init mask_rcnn_resnet50_fpn_v2_coco ...  # a preset directory
     keras-zoo train mask-rcnn-r101 --data-dir /data/coco
     keras-zoo evaluate RUN_DIR [--split val|test]           # COCOeval bbox + segm tables
     keras-zoo predict RUN_DIR photo.jpg --out pictures/
@@ -28,8 +29,10 @@ longer <= 1333, horizontal flips, masks cropped to their boxes at 112x112, image
 without objects left out. From scratch (no ``--init``) every stage trains with batch
 statistics (``--sync-bn`` to share them across replicas), as from-scratch detectors must;
 ``--init torchvision PATH`` loads torchvision's ``maskrcnn_resnet50_fpn`` (frozen BN, stem
-and conv2 frozen: its ``trainable_backbone_layers=3``) with new class layers for the
-dataset's categories. COCO AP (bbox, segm) on val after the first epoch, every
+and conv2 frozen: its ``trainable_backbone_layers=3``) or ``maskrcnn_resnet50_fpn_v2`` (BN
+trained in stages 3-5, as torchvision fine-tunes it), ``--init PRESET`` a Mask R-CNN preset
+(``keras-zoo convert``), each with new class layers for the dataset's categories. COCO AP
+(bbox, segm) on val after the first epoch, every
 ``eval_every`` epochs and the last, into the logs, log.csv and TensorBoard; pictures of
 val predictions in ``predictions/``; COCOeval of the test split (val when there is no
 test split) at the end, with its results JSON in ``evaluation/<split>/``.
@@ -69,7 +72,7 @@ class MaskRCNNRecipe(Recipe):
     defaults = {
         "dataset": "coco",
         "data_files": None,  # {split: [annotations JSON, image folder]} (--train-annotations ...)
-        "init": None,  # ["torchvision", path]: start from torchvision's weights (--init)
+        "init": None,  # ["torchvision" | "preset", path]: start from those weights (--init)
         "batch_size": 16,  # detectron2 1x: 2 images x 8 GPUs
         "epochs": None,
         "steps": 90000,  # detectron2 1x
@@ -177,14 +180,24 @@ class MaskRCNNRecipe(Recipe):
                   "seed": config["seed"]}
         if config["init"] is not None:
             kind, path = config["init"]
-            if kind != "torchvision" or config["backbone"] != "resnet50":
-                raise ValueError("Expected --init torchvision PATH for mask-rcnn (torchvision's "
-                                 f"maskrcnn_resnet50_fpn). Received: --init {kind} for "
+            if kind not in ("torchvision", "preset") or config["backbone"] != "resnet50":
+                raise ValueError("Expected --init torchvision PATH (torchvision's "
+                                 "maskrcnn_resnet50_fpn or _v2) or --init PRESET (a Mask R-CNN "
+                                 f"preset) for mask-rcnn. Received: --init {kind} for "
                                  f"{config['model']}")
-            poolers = models.mask_rcnn.roi_poolers(aligned=False,
-                                                   use_roi_align=config["use_roi_align"])
-            return models.mask_rcnn.from_torchvision(
+            poolers = {} if config["use_roi_align"] else models.mask_rcnn.roi_poolers(
+                aligned=False, use_roi_align=False)
+            if kind == "preset":
+                model = models.MaskRCNN.from_preset(path, **shared)
+                return (model.replace(**poolers) if poolers else model).with_classes(
+                    data.categories.num_classes)
+            model = models.mask_rcnn.from_torchvision(
                 path, num_classes=data.categories.num_classes, **poolers, **shared)
+            if not isinstance(model, models.MaskRCNN):
+                raise ValueError(f"Expected --init torchvision a Mask R-CNN checkpoint "
+                                 f"(maskrcnn_resnet50_fpn or _v2). Received: {path} holds a "
+                                 f"{type(model).__name__}'s weights")
+            return model
         backbone = models.mask_rcnn.FPNBackbone.from_variant(
             config["backbone"], norm_layer=config["norm_layer"], freeze_at=config["freeze_at"],
             name="backbone")

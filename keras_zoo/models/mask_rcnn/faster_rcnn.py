@@ -13,11 +13,13 @@ from keras_zoo.models.mask_rcnn.box_coder import BoxCoder
 from keras_zoo.models.mask_rcnn.box_head import BoxHead
 from keras_zoo.models.mask_rcnn.box_predictor import BoxPredictor
 from keras_zoo.models.mask_rcnn.detector_inputs import hw, preprocess
+from keras_zoo.models.mask_rcnn.detector_variants import variant_parts
 from keras_zoo.models.mask_rcnn.fpn_backbone import FPNBackbone
 from keras_zoo.models.mask_rcnn.matcher import Matcher
 from keras_zoo.models.mask_rcnn.roi_poolers import roi_poolers
 from keras_zoo.models.mask_rcnn.rpn_head import RPNHead
 from keras_zoo.models.mask_rcnn.serving_variants import serving_variants
+from keras_zoo.models.preset import PresetMixin
 from keras_zoo.models.resnet.variants import NORMALIZATIONS, VARIANTS
 
 # "resnet50_fpn" -> ResNet-50 body + FPN (every ImageNet ResNet of the variants table).
@@ -52,7 +54,7 @@ def _default_parts(backbone):
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class FasterRCNN(LossTermsModel):
+class FasterRCNN(PresetMixin, LossTermsModel):
     """Faster R-CNN with FPN (Ren et al. 2015; Lin et al. 2017), trained by ``model.fit``:
     a task that holds its parts, each injected and defaulting to the paper's
     (torchvision's ``fasterrcnn_resnet50_fpn``); `MaskRCNN` is this task plus mask parts.
@@ -242,6 +244,24 @@ class FasterRCNN(LossTermsModel):
         if set(changes) & set(self.PREDICTORS) and "num_classes" not in changes:
             arguments["num_classes"] = None
         return type(self)(**{**arguments, **changes})
+
+    @classmethod
+    def from_variant(cls, variant="resnet50_fpn", num_classes=None, **overrides):
+        """torchvision's architecture `variant` (`DETECTOR_VARIANTS`: "resnet50_fpn" or
+        "resnet50_fpn_v2") as this task, ``num_classes`` (None: 91, COCO's ids), with
+        `overrides` replacing constructor arguments (parts or settings)."""
+        parts = variant_parts(variant, [name for name in cls.PARTS if name not in overrides])
+        return cls(num_classes, **{**parts, **overrides})
+
+    def with_classes(self, num_classes):
+        """This detector retargeted to `num_classes` (background included): new predictors,
+        every other part shared (`replace`); self when the count is the same."""
+        if num_classes == self.num_classes:
+            return self
+        return self.replace(**self._new_predictors(num_classes))
+
+    def _new_predictors(self, num_classes):
+        return {"box_predictor": BoxPredictor(num_classes, name="box_predictor")}
 
     # ------------------------------------------------------------------ shared stages
     def _rpn(self, pyramid, padded_hw):

@@ -58,7 +58,7 @@ class FPNBackbone(keras.Model):
 
     @classmethod
     def from_variant(cls, variant="resnet50", *, channels=256, norm_layer="frozen", freeze_at=2,
-                     **kwargs):
+                     fpn_norm_layer=None, **kwargs):
         """The paper's backbone on an ImageNet ResNet of `resnet.VARIANTS`.
 
         Args:
@@ -68,6 +68,8 @@ class FPNBackbone(keras.Model):
                 R-CNN and torchvision: 1-2 images per device are too few to estimate
                 them), "batch" or "sync".
             freeze_at: stages of the body frozen from the bottom (`ResNetBackbone`).
+            fpn_norm_layer: the FPN's normalisation (`FeaturePyramid`): None (the
+                paper's) or "batch" (torchvision's v2 detectors), "frozen", "sync".
             **kwargs: `keras.Model` arguments (``name``).
         """
         if get_variant(variant)["stem"] != "imagenet":
@@ -76,7 +78,7 @@ class FPNBackbone(keras.Model):
         body = ResNetBackbone.from_variant(variant, input_shape=(None, None, 3),
                                            normalization="none", norm_layer=norm_layer,
                                            freeze_at=freeze_at, name=f"{variant}_body")
-        return cls(body, FeaturePyramid(channels, name="fpn"), **kwargs)
+        return cls(body, FeaturePyramid(channels, norm_layer=fpn_norm_layer, name="fpn"), **kwargs)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,

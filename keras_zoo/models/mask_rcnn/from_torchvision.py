@@ -1,17 +1,22 @@
-"""`from_torchvision`: a `MaskRCNN` or `FasterRCNN` with the weights of torchvision's
-``maskrcnn_resnet50_fpn`` or ``fasterrcnn_resnet50_fpn``."""
+"""`from_torchvision`: a `MaskRCNN` or `FasterRCNN` with the weights of one of torchvision's
+four ResNet-50-FPN detectors (Mask / Faster R-CNN, v1 and v2)."""
 
 import os
 import re
 
 import numpy as np
 
-from keras_zoo.checks import size_pair
-from keras_zoo.models.mask_rcnn.box_predictor import BoxPredictor
+from keras_zoo.checks import one_of, size_pair
 from keras_zoo.models.mask_rcnn.faster_rcnn import FasterRCNN
-from keras_zoo.models.mask_rcnn.mask_predictor import MaskPredictor
 from keras_zoo.models.mask_rcnn.mask_rcnn import MaskRCNN
-from keras_zoo.models.mask_rcnn.roi_poolers import roi_poolers
+
+# torchvision's detection builders -> (our task, its `DETECTOR_VARIANTS` row).
+TORCHVISION = {
+    "maskrcnn_resnet50_fpn": (MaskRCNN, "resnet50_fpn"),
+    "maskrcnn_resnet50_fpn_v2": (MaskRCNN, "resnet50_fpn_v2"),
+    "fasterrcnn_resnet50_fpn": (FasterRCNN, "resnet50_fpn"),
+    "fasterrcnn_resnet50_fpn_v2": (FasterRCNN, "resnet50_fpn_v2"),
+}
 
 # Checkpoints written before torchvision 0.13 (the COCO weights among them) name two
 # heads differently; torchvision upgrades them on load, so do we.
@@ -28,9 +33,18 @@ def _to_numpy(value):
     return np.asarray(value)
 
 
-def _load(state_dict):
+def read_state_dict(state_dict):
+    """``(arrays, source)``: the NumPy arrays of a torchvision state dict (a mapping, or
+    the path of a ``.pth`` file read with torch) by parameter name, the names of
+    checkpoints older than torchvision 0.13 upgraded and ``num_batches_tracked`` left out;
+    `source` names it in messages (the path, or "the state dict").
+
+    Raises:
+        FileNotFoundError: no such file. ValueError: torch cannot read it, or not a mapping.
+    """
+    source = "the state dict"
     if isinstance(state_dict, (str, os.PathLike)):
-        path = os.fspath(state_dict)
+        path = source = os.fspath(state_dict)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Expected a torchvision checkpoint file. Received: {path!r}")
         try:
@@ -39,30 +53,44 @@ def _load(state_dict):
             raise ValueError("Expected torch to read a .pth file (pip install "
                              "'keras_zoo[torch]'), or pass a dict of NumPy arrays. "
                              f"Received: {path!r}") from error
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            state_dict = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # truncated zip, not a checkpoint, pickled code
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+            raise ValueError(f"Expected a torchvision checkpoint that torch.load reads. "
+                             f"Received: {path!r} ({first})") from None
     if not hasattr(state_dict, "items"):
         raise ValueError("Expected a state dict (a mapping of names to arrays or tensors) or "
-                         f"a .pth path. Received: {type(state_dict).__name__}")
+                         f"a .pth path. Received: {type(state_dict).__name__} from {source}")
     arrays = {}
     for name, value in state_dict.items():
         for pattern, replacement in _LEGACY_NAMES:
             name = pattern.sub(replacement, name)
         if not name.endswith("num_batches_tracked"):
             arrays[name] = _to_numpy(value)
-    return arrays
+    return arrays, source
+
+
+def detect_architecture(names):
+    """The `TORCHVISION` architecture whose state dict has the parameter `names`: mask
+    predictor weights make a Mask R-CNN, a second RPN convolution (or a convolutional box
+    head) a v2 detector."""
+    names = set(names)
+    masks = any(name.startswith("roi_heads.mask_predictor.") for name in names)
+    v2 = "rpn.head.conv.1.0.weight" in names or "roi_heads.box_head.0.0.weight" in names
+    return f"{'maskrcnn' if masks else 'fasterrcnn'}_resnet50_fpn{'_v2' if v2 else ''}"
 
 
 class _Weights:
     """Pops torchvision tensors by name, converted to Keras layouts."""
 
-    def __init__(self, arrays):
-        self.arrays = arrays
+    def __init__(self, arrays, architecture, source):
+        self.arrays, self.architecture, self.source = arrays, architecture, source
 
     def pop(self, name):
         if name not in self.arrays:
-            raise ValueError("Expected a torchvision maskrcnn_resnet50_fpn or "
-                             "fasterrcnn_resnet50_fpn state dict. "
-                             f"Received: a state dict without {name!r}")
+            raise ValueError(f"Expected a torchvision {self.architecture} state dict. "
+                             f"Received: {self.source} without {name!r}")
         return self.arrays.pop(name)
 
     def conv(self, layer, prefix, bias=True):
@@ -70,6 +98,13 @@ class _Weights:
         if bias:
             weights.append(self.pop(f"{prefix}.bias"))
         layer.set_weights(weights)
+
+    def conv_norm(self, conv, norm, prefix):
+        """torchvision's ``Conv2dNormActivation`` at `prefix`: conv ``.0`` (bias-free when
+        normalised), norm ``.1``."""
+        self.conv(conv, f"{prefix}.0", bias=norm is None)
+        if norm is not None:
+            self.batch_norm(norm, f"{prefix}.1")
 
     def conv_transpose(self, layer, prefix):  # torch [in, out, kh, kw] -> Keras [kh, kw, out, in]
         layer.set_weights([self.pop(f"{prefix}.weight").transpose(2, 3, 1, 0),
@@ -108,72 +143,90 @@ def _fc6_kernel(weight, pool_size):
     return kernel.reshape(flat, out)
 
 
-def from_torchvision(state_dict, *, num_classes=None, **overrides):
-    """Builds a detector from torchvision's ``maskrcnn_resnet50_fpn`` (a `MaskRCNN`) or
-    ``fasterrcnn_resnet50_fpn`` (a `FasterRCNN`) weights, whichever the state dict holds.
+def _copy_box_head(weights, box_head, pool_size):
+    """v1's ``TwoMLPHead`` (fc6, fc7) or v2's ``FastRCNNConvFCHead`` (conv-norm blocks,
+    a flatten, then linear + ReLU pairs, numbered as one ``nn.Sequential``)."""
+    prefix = "roi_heads.box_head"
+    for i, (conv, norm) in enumerate(zip(box_head.convs, box_head.norms)):
+        weights.conv_norm(conv, norm, f"{prefix}.{i}")
+    convs = len(box_head.convs)
+    names = ([f"{prefix}.fc{6 + j}" for j in range(len(box_head.fcs))] if not convs
+             else [f"{prefix}.{convs + 1 + 2 * j}" for j in range(len(box_head.fcs))])
+    for j, (fc, name) in enumerate(zip(box_head.fcs, names)):
+        weights.dense(fc, name, _fc6_kernel(weights.pop(f"{name}.weight"), pool_size)
+                      if j == 0 else None)
 
-    The model reproduces torchvision's inference: ResNet-50-FPN with frozen BN, its
-    pixel normalisation, resize policy (800 / 1333), anchors, thresholds and its
-    poolers' convention (``roi_poolers(aligned=False)``). torchvision's COCO
-    weights (``maskrcnn_resnet50_fpn_coco``, box AP 37.9 / mask AP 34.6) make a
-    pretrained Keras Mask R-CNN:
 
-    >>> state = torch.load("maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth")  # doctest: +SKIP
-    >>> model = models.mask_rcnn.from_torchvision(state)               # doctest: +SKIP
+def from_torchvision(state_dict, *, architecture=None, num_classes=None, **overrides):
+    """Builds a detector from the weights of one of torchvision's `TORCHVISION` detectors
+    (``maskrcnn_resnet50_fpn``, ``maskrcnn_resnet50_fpn_v2``, ``fasterrcnn_resnet50_fpn``,
+    ``fasterrcnn_resnet50_fpn_v2``), whichever the state dict holds.
+
+    The model is the task's `from_variant` of that architecture and reproduces
+    torchvision's inference: its ResNet-50-FPN (frozen BN in v1; BN with its statistics
+    in v2's body, FPN and heads), pixel normalisation, resize policy (800 / 1333),
+    anchors, thresholds and its poolers' convention (``aligned=False``). torchvision's
+    COCO weights make a pretrained Keras detector (``keras-zoo convert torchvision`` writes
+    it as a preset):
+
+    >>> path = "maskrcnn_resnet50_fpn_v2_coco-73cbd019.pth"
+    >>> model = models.mask_rcnn.from_torchvision(path)  # doctest: +SKIP
 
     Args:
         state_dict: a mapping of torchvision parameter names to NumPy arrays or torch
             tensors (``model.state_dict()``), or the path of a ``.pth`` file (needs
             torch: ``pip install 'keras_zoo[torch]'``). Names of checkpoints older than
             torchvision 0.13 are accepted too.
+        architecture: a `TORCHVISION` name the state dict must hold; None: recognised
+            from its names (`detect_architecture`).
         num_classes: None keeps torchvision's classes; another count (background
             included) replaces the predictors with fresh ones for fine-tuning
-            (`FasterRCNN.replace`): every other weight is copied, the mask predictor's
-            class-independent upsampling included.
+            (`FasterRCNN.with_classes`): every other weight is copied, the mask
+            predictor's class-independent upsampling included.
         **overrides: other constructor arguments replacing the torchvision ones (e.g.
             ``min_size``, ``seed``, RoI poolers).
 
     Returns:
-        A `MaskRCNN` or `FasterRCNN` (``backbone="resnet50_fpn"``).
+        A `MaskRCNN` or `FasterRCNN`.
+
+    Raises:
+        ValueError: an unreadable file, a state dict of another architecture than
+            `architecture`, missing or unused entries.
     """
-    weights = _Weights(_load(state_dict))
-    masks = any(name.startswith("roi_heads.mask_predictor.") for name in weights.arrays)
-    trained_classes = weights.arrays.get("roi_heads.box_predictor.cls_score.weight",
-                                         np.zeros((91, 1))).shape[0]
-    task = MaskRCNN if masks else FasterRCNN
-    model = task(trained_classes, **{**roi_poolers(masks=masks, aligned=False), **overrides})
+    arrays, source = read_state_dict(state_dict)
+    detected = detect_architecture(arrays)
+    if architecture is not None and architecture != detected:
+        one_of("architecture", architecture, tuple(TORCHVISION))
+        raise ValueError(f"Expected a torchvision {architecture} state dict. Received: "
+                         f"{source} holds {detected}'s weights")
+    task, variant = TORCHVISION[detected]
+    weights = _Weights(arrays, detected, source)
+    trained_classes = arrays.get("roi_heads.box_predictor.cls_score.weight",
+                                 np.zeros((91, 1))).shape[0]
+    model = task.from_variant(variant, trained_classes, **overrides)
     _copy_body(weights, model.backbone.body)
     fpn = model.backbone.fpn
-    for i, (lateral, output) in enumerate(zip(fpn.lateral_convs, fpn.output_convs)):
-        weights.conv(lateral, f"backbone.fpn.inner_blocks.{i}.0")
-        weights.conv(output, f"backbone.fpn.layer_blocks.{i}.0")
+    for i in range(len(fpn.levels)):
+        weights.conv_norm(fpn.lateral_convs[i], fpn.lateral_norms[i],
+                          f"backbone.fpn.inner_blocks.{i}")
+        weights.conv_norm(fpn.output_convs[i], fpn.output_norms[i],
+                          f"backbone.fpn.layer_blocks.{i}")
     rpn = model.rpn_head
-    weights.conv(rpn.convs[0], "rpn.head.conv.0.0")
+    for i, conv in enumerate(rpn.convs):
+        weights.conv(conv, f"rpn.head.conv.{i}.0")
     weights.conv(rpn.objectness, "rpn.head.cls_logits")
     weights.conv(rpn.box_deltas, "rpn.head.bbox_pred")
-    box_head, pool_size = model.box_head, model.box_roi_pool.output_size
-    weights.dense(box_head.fcs[0], "roi_heads.box_head.fc6",
-                  _fc6_kernel(weights.pop("roi_heads.box_head.fc6.weight"), pool_size))
-    weights.dense(box_head.fcs[1], "roi_heads.box_head.fc7")
+    _copy_box_head(weights, model.box_head, model.box_roi_pool.output_size)
     weights.dense(model.box_predictor.classifier, "roi_heads.box_predictor.cls_score")
     weights.dense(model.box_predictor.box_deltas, "roi_heads.box_predictor.bbox_pred")
-    if masks:
-        for i, conv in enumerate(model.mask_head.convs):
-            weights.conv(conv, f"roi_heads.mask_head.{i}.0")
+    if task is MaskRCNN:
+        head = model.mask_head
+        for i, (conv, norm) in enumerate(zip(head.convs, head.norms)):
+            weights.conv_norm(conv, norm, f"roi_heads.mask_head.{i}")
         weights.conv_transpose(model.mask_predictor.upsample,
                                "roi_heads.mask_predictor.conv5_mask")
         weights.conv(model.mask_predictor.logits, "roi_heads.mask_predictor.mask_fcn_logits")
     if weights.arrays:
-        raise ValueError(f"Expected only {task.__name__} weights of torchvision. Received: "
-                         f"unused entries {sorted(weights.arrays)[:5]}")
-    if num_classes is None or num_classes == trained_classes:
-        return model
-    new = {"box_predictor": BoxPredictor(num_classes, name="box_predictor")}
-    if masks:
-        new["mask_predictor"] = MaskPredictor(
-            num_classes, upsample_filters=model.mask_predictor.upsample_filters,
-            name="mask_predictor")
-    tuned = model.replace(**new)
-    if masks:  # the 2x upsampling does not depend on the classes: keep the trained one
-        tuned.mask_predictor.upsample.set_weights(model.mask_predictor.upsample.get_weights())
-    return tuned
+        raise ValueError(f"Expected only torchvision {detected} weights. Received: {source} "
+                         f"with unused entries {sorted(weights.arrays)[:5]}")
+    return model if num_classes is None else model.with_classes(num_classes)

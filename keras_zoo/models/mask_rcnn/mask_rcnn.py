@@ -94,6 +94,20 @@ class MaskRCNN(FasterRCNN):
         if self.mask_predictor is None:
             self.mask_predictor = MaskPredictor(self.num_classes, name="mask_predictor")
 
+    def with_classes(self, num_classes):
+        """`FasterRCNN.with_classes`, keeping the mask predictor's trained 2x upsampling
+        (it does not depend on the classes)."""
+        tuned = super().with_classes(num_classes)
+        if tuned is not self:  # the constructor builds every part
+            tuned.mask_predictor.upsample.set_weights(self.mask_predictor.upsample.get_weights())
+        return tuned
+
+    def _new_predictors(self, num_classes):
+        return {**super()._new_predictors(num_classes),
+                "mask_predictor": MaskPredictor(
+                    num_classes, upsample_filters=self.mask_predictor.upsample_filters,
+                    name="mask_predictor")}
+
     def _build_parts(self, pyramid):
         super()._build_parts(pyramid)
         self._build_roi_branch(pyramid, self.mask_roi_pool, self.mask_head, self.mask_predictor)

@@ -3,6 +3,7 @@
 import keras
 
 from keras_zoo.checks import positive_int
+from keras_zoo.models.preset import PresetMixin
 
 
 def _last_level(outputs):
@@ -14,7 +15,7 @@ def _last_level(outputs):
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class ImageClassifier(keras.Model):
+class ImageClassifier(PresetMixin, keras.Model):
     """Backbone + global average pooling + a `num_classes`-way fully connected layer
     (He et al. 2015, Sec. 3.4 / 4.2; the keras-hub backbone / task split).
 
@@ -73,6 +74,19 @@ class ImageClassifier(keras.Model):
         self.classifier_activation = classifier_activation
         self.head_regularizer = (None if regularizer is None
                                  else keras.saving.serialize_keras_object(regularizer))
+
+    @classmethod
+    def _from_other_preset(cls, preset_cls, directory, load, overrides):
+        """A new classifier on a backbone preset (`ResNetBackbone`): ``num_classes`` (and
+        the other arguments) given, the head freshly initialised."""
+        from keras_zoo.models.resnet.resnet_backbone import ResNetBackbone  # imports this
+
+        if issubclass(preset_cls, ResNetBackbone):
+            if "num_classes" not in overrides:
+                raise ValueError(f"Expected num_classes= to put a new classifier on the "
+                                 f"backbone preset {directory}. Received: none")
+            return cls(load(), **overrides)
+        return super()._from_other_preset(preset_cls, directory, load, overrides)
 
     def get_config(self):
         return {

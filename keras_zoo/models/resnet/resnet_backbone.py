@@ -5,7 +5,9 @@ import keras
 from keras_zoo.checks import is_int, one_of, positive_int, positive_ints
 from keras_zoo.layers import BasicBlock, BottleneckBlock, ImageNormalization, get_norm_layer
 from keras_zoo.layers.norm_layer import check_norm_layer
+from keras_zoo.models.preset import PresetMixin
 from keras_zoo.models.resnet import merges as merge_schedules
+from keras_zoo.models.resnet.image_classifier import ImageClassifier
 from keras_zoo.models.resnet.variants import NORMALIZATIONS, get_variant
 
 BLOCKS = {"basic": BasicBlock, "bottleneck": BottleneckBlock}
@@ -36,7 +38,7 @@ def _channels_needed(norm):
 
 
 @keras.saving.register_keras_serializable(package="keras_zoo")
-class ResNetBackbone(keras.Model):
+class ResNetBackbone(PresetMixin, keras.Model):
     """A ResNet-family network as a functional model: raw pixels -> feature pyramid.
 
     The constructor arguments are the whole configuration (`get_config` returns them);
@@ -181,6 +183,13 @@ class ResNetBackbone(keras.Model):
                 f"with normalization={normalization!r}: height, width >= {spec['min_size']}"
                 f"{hw}, channels {channels or '>= 1'}, e.g. {spec['example']}. "
                 f"Received: input_shape={input_shape!r}")
+
+    @classmethod
+    def _from_other_preset(cls, preset_cls, directory, load, overrides):
+        """The backbone of a classifier preset (`ImageClassifier`), sharing its weights."""
+        if issubclass(preset_cls, ImageClassifier) and not overrides:
+            return load().backbone
+        return super()._from_other_preset(preset_cls, directory, load, overrides)
 
     @classmethod
     def from_variant(cls, variant, *, width=1, plain=False, seed=None, **overrides):
