@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 
 from keras_zoo.train import multiworker
-from keras_zoo.train.datasets import Examples
+from keras_zoo.train.datasets import Examples, GlobalBatches, IndexedSource
 from tests.train import multiworker_worker as worker
 
 WORKER = os.path.abspath(worker.__file__)
@@ -92,9 +92,13 @@ def _crops(image, pad):
 
 
 def _batches(examples, epoch=1, *, replicas=1, first=0, local=1, skip=0):
-    arrays = multiworker._arrays(examples)
-    dataset = multiworker.worker_batches(examples, arrays, epoch, replicas=replicas,
-                                         first_replica=first, local_replicas=local, skip=skip)
+    """The batches pipeline `first // local` of `replicas` replicas reads in pass `epoch`
+    from its step `skip` on."""
+    context = tf.distribute.InputContext(num_input_pipelines=replicas // local,
+                                         input_pipeline_id=first // local,
+                                         num_replicas_in_sync=replicas)
+    steps = examples.steps_per_pass()
+    dataset = examples.dataset(context, epoch * steps + skip).take((steps - skip) * local)
     return [(np.asarray(a), np.asarray(b)) for a, b in dataset]
 
 
@@ -112,7 +116,7 @@ def test_global_batches_augment_each_image_of_the_whole_batch():
     for (pa, pb), (aa, ab) in zip(plain_batches, aug_batches):
         np.testing.assert_array_equal(ab, pb)  # augmenting keeps the batch order
     order = np.concatenate([b for _, b in plain_batches])
-    np.testing.assert_array_equal(order, multiworker.epoch_order(3, 1, 16))
+    np.testing.assert_array_equal(order, np.random.default_rng([3, 1]).permutation(16))
     draws = []
     for a, p in zip(np.concatenate([a for a, _ in aug_batches]),
                     np.concatenate([a for a, _ in plain_batches])):
@@ -154,25 +158,32 @@ def test_resumed_epoch_sees_the_same_augmented_batches():
     assert not np.array_equal(full[0][0], full[1][0])
 
 
-def test_epoch_orders_are_seeded_by_a_seed_sequence():
-    """``default_rng([seed, epoch])``: seed 0 / epoch 1 and seed 1 / epoch 0 are other
-    orders (``seed + epoch`` made them equal)."""
-    np.testing.assert_array_equal(multiworker.epoch_order(0, 1, 50),
-                                  np.random.default_rng([0, 1]).permutation(50))
-    assert not np.array_equal(multiworker.epoch_order(0, 1, 50), multiworker.epoch_order(1, 0, 50))
-    assert not np.array_equal(multiworker.epoch_order(0, 0, 50), multiworker.epoch_order(0, 1, 50))
+def test_pass_orders_are_seeded_by_a_seed_sequence():
+    """``default_rng([seed, pass])``: seed 0 / pass 1 and seed 1 / pass 0 are other
+    orders (``seed + pass`` made them equal)."""
+    def order(seed, pass_index):
+        return GlobalBatches(50, 1, seed=seed).order(pass_index).ravel()
+
+    np.testing.assert_array_equal(order(0, 1), np.random.default_rng([0, 1]).permutation(50))
+    assert not np.array_equal(order(0, 1), order(1, 0))
+    assert not np.array_equal(order(0, 0), order(0, 1))
 
 
-def test_a_dataset_source_gives_the_batches_of_its_arrays():
+def test_a_streamed_source_gives_the_batches_of_its_arrays():
+    """An `IndexedSource` (examples read one by one, here from a tensor) yields the same
+    batches as the arrays; a tf.data.Dataset, which cannot be read by index, is refused."""
     x, y = _distinct_images()
     arrays = Examples((x, y), batch_size=4, seed=2, augmentation="cifar", pad=1)
-    dataset = dataclasses.replace(arrays, source=tf.data.Dataset.from_tensor_slices((x, y)))
-    for (a, b), (c, d) in zip(_batches(arrays), _batches(dataset)):
-        np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, d)
-    unknown = dataset.source.filter(lambda image, label: True)
-    with pytest.raises(ValueError, match="known size"):
-        dataclasses.replace(arrays, source=unknown).count()
+    images, labels = tf.constant(x), tf.constant(y)
+    source = IndexedSource(len(x), lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    streamed = dataclasses.replace(arrays, source=source)
+    for shard in range(2):
+        for (a, b), (c, d) in zip(_batches(arrays, replicas=2, first=shard),
+                                  _batches(streamed, replicas=2, first=shard)):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
+    with pytest.raises(ValueError, match="cannot be read by index"):
+        Examples(tf.data.Dataset.from_tensor_slices((x, y)), batch_size=4)
 
 
 def test_examples_reject_unknown_augmentation():
