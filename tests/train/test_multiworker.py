@@ -1,8 +1,9 @@
 """Multi-worker training with MultiWorkerMirroredStrategy: 2 worker processes on
-127.0.0.1, each with its own run directory, end with the same weights, equal to one
-process on the same augmented global batches; after a worker is killed mid-epoch and
-both restart, they resume from the chief's backup at the same step and see the same
-augmented batches."""
+127.0.0.1, each with its own run directory, streaming the digits from PNG files (each
+worker reads only its rows of every global batch), end with the same weights, equal to
+one process on the same augmented global batches of in-memory arrays; after a worker is
+killed mid-epoch and both restart, they resume from the chief's backup at the same step
+and see the same augmented batches."""
 
 import dataclasses
 import os
@@ -41,21 +42,43 @@ def _free_ports(n):
     return ",".join(f"127.0.0.1:{p}" for p in ports)
 
 
-def _start(out, workers, *extra):
-    """Both workers, each with its own run directory ``out/worker<i>``."""
+def _start(out, workers, images, *extra):
+    """Both workers, each with its own run directory ``out/worker<i>``, streaming `images`."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_CONFIG", None)
     return [subprocess.Popen([sys.executable, WORKER, str(out / f"worker{i}"), "--workers",
-                              workers,
-                              "--task-index", str(i), *map(str, extra)],
+                              workers, "--task-index", str(i), "--images", str(images),
+                              *map(str, extra)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
             for i in range(2)]
 
 
+def communicate(procs, timeout):
+    """Each process's output once it exits; all are killed if one runs past `timeout`
+    seconds (a test never leaves a worker behind, blocked in an all-reduce)."""
+    deadline, outputs = time.monotonic() + timeout, []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=max(1, deadline - time.monotonic()))[0].decode(
+                errors="replace"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return outputs
+
+
 def _wait(procs, timeout=240):
-    for p in procs:
-        output = p.communicate(timeout=timeout)[0].decode(errors="replace")
+    for p, output in zip(procs, communicate(procs, timeout)):
         assert p.returncode == 0, output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    worker.write_images(str(folder))
+    return folder
 
 
 def _weights(path):
@@ -211,18 +234,20 @@ def _check(out, reference, resumed):
 
 
 @pytest.mark.large
-def test_two_workers_match_one_process(tmp_path, reference):
-    _wait(_start(tmp_path, _free_ports(2)))
+def test_two_streaming_workers_match_one_process(tmp_path, reference, images):
+    _wait(_start(tmp_path, _free_ports(2), images))
     _check(tmp_path, reference, resumed=False)
 
 
 @pytest.mark.large
-def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference):
-    procs = _start(tmp_path, _free_ports(2), "--backup-every", 2, "--sleep", 0.7)
+def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference, images):
+    procs = _start(tmp_path, _free_ports(2), images, "--backup-every", 2, "--sleep", 0.7)
     deadline = time.time() + 180
     index = tmp_path / "worker0" / "backup" / "ckpt-2.index"  # after step 4 of epoch 1's 6
     while not index.exists():
-        assert time.time() < deadline and all(p.poll() is None for p in procs), "no backup"
+        if time.time() > deadline or any(p.poll() is not None for p in procs):
+            outputs = communicate([p for p in procs if p.poll() is None] or procs, 1)
+            raise AssertionError(f"no backup: {[o[-2000:] for o in outputs]}")
         time.sleep(0.2)
     procs[1].send_signal(signal.SIGKILL)  # a worker dies mid-epoch ...
     procs[1].wait()
@@ -230,5 +255,5 @@ def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference):
     procs[0].wait()
     assert not (tmp_path / "worker0" / "steps-0.txt").exists()
     assert not (tmp_path / "worker1" / "backup").exists()  # only the chief backs up
-    _wait(_start(tmp_path, _free_ports(2)))
+    _wait(_start(tmp_path, _free_ports(2), images))
     _check(tmp_path, reference, resumed=True)  # restarted at the chief's backup (step >= 4)
