@@ -69,6 +69,7 @@ class RunResult:
     epochs: int
     split: str = "test"
     report: list = dataclasses.field(default_factory=list)  # what the CLI prints of `test`
+    chief: bool = True  # False: another worker of a multi-worker run (it writes no run files)
 
 
 # The command-line flags of the configuration keys that have one (else ``--set KEY=VALUE``).
@@ -278,7 +279,7 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     if not chief:  # the chief evaluates and exports; the others wait until it has finished
         multiworker.barrier(distribution)
         return RunResult(run_dir=out, config=config, test={}, initial_epoch=initial_epoch,
-                         epochs=n_epochs, split=split,
+                         epochs=n_epochs, split=split, chief=False,
                          report=[f"{split}: evaluated by the chief (worker 0)"])
     # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
     # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own

@@ -165,6 +165,11 @@ def command(args):
     except run.TrainingDiverged as error:
         print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
         return cli_errors.FAILED
+    if not result.chief:
+        print("Run directory: written by the chief (worker 0) in its --out")
+        for line in result.report:
+            print(line)
+        return 0
     made = ["checkpoints/", "log.csv", "lr.csv", "tensorboard/"] + [
         f"{name}/" for name in ("saved_model/1", "predictions", f"evaluation/{result.split}")
         if os.path.isdir(os.path.join(result.run_dir, name))]
