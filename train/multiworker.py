@@ -120,9 +120,10 @@ class _Steps:
 
         @tf.function
         def train(iterator):
-            strategy.run(model.train_step, args=(next(iterator),))
+            outputs = strategy.run(model.train_step, args=(next(iterator),))
             step.assign_add(1)
-            return _metric_logs(model)
+            # The names train_step reports (e.g. no evaluation-only metric), read globally.
+            return {k: v for k, v in _metric_logs(model).items() if k in outputs}
 
         @tf.function(reduce_retracing=True)  # validation batches of several padded sizes
         def test(batch):
