@@ -20,7 +20,6 @@ process), not the speed-up of two machines.
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -115,16 +114,6 @@ def worker(args):
                       "gradient_bytes": int(sum(np.prod(v.shape) * 4 for v in variables))}))
 
 
-def _ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ",".join(f"127.0.0.1:{p}" for p in ports)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=20)
@@ -137,13 +126,15 @@ def main():
     args = parser.parse_args()
     if args.role == "worker":
         return worker(args)
+    from keras_zoo.train.rendezvous import loopback_workers
+
     from _report import emit
 
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_CONFIG", None)
     for name in args.models.split(","):
         for count in (1, 2):
-            workers = _ports(count)
+            workers = loopback_workers(count)
             procs = [subprocess.Popen(
                 [sys.executable, __file__, "--role", "worker", "--model", name, "--workers",
                  workers, "--task-index", str(i), "--steps", str(args.steps), "--warmup",

@@ -162,6 +162,19 @@ def rendezvous(workers, index, config, *, timeout):
                              f"{'; '.join(differences)}")
 
 
+def loopback_workers(count):
+    """``"127.0.0.1:p1,127.0.0.1:p2,..."``: `count` ports free on this machine now, for a
+    cluster of processes on one machine (tests, benchmarks, trying ``--workers`` out)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return ",".join(f"127.0.0.1:{s.getsockname()[1]}" for s in sockets)
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def _differences(mine, theirs, limit=3):
     keys = sorted(set(mine) | set(theirs))
     found = [f"{key}={theirs.get(key)!r} (this worker: {mine.get(key)!r})"

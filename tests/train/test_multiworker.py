@@ -8,7 +8,6 @@ and see the same augmented batches."""
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import tensorflow as tf
 
 from keras_zoo.train import multiworker
 from keras_zoo.train.datasets import Examples, GlobalBatches, IndexedSource
+from keras_zoo.train.rendezvous import loopback_workers
 from tests.train import multiworker_worker as worker
 
 WORKER = os.path.abspath(worker.__file__)
@@ -33,13 +33,7 @@ WORKERS_ATOL = 1e-6
 
 
 def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ",".join(f"127.0.0.1:{p}" for p in ports)
+    return loopback_workers(n)
 
 
 def _start(out, workers, images, *extra):
