@@ -34,6 +34,7 @@ setup(
         "pycocotools",
         "scikit-learn",  # ships the quick-start digits dataset
         "pillow",  # PNG grids and image files
+        "matplotlib",  # every chart (train/plots.py); tested: 3.11
         "tensorboard",  # keras.callbacks.TensorBoard in training runs
         "ai-edge-litert",  # LiteRT interpreter that verifies TFLite exports
     ],
@@ -49,7 +50,6 @@ setup(
         "ray": ["ray>=2.40"],  # keras-zoo search --executor ray; tested: 2.60 on Python 3.11
         # train.nas.benchmarks.NASBench201: the 15,625 cells' CIFAR-10 accuracies; tested: 0.1.3
         "nasbench": ["analog-nasbench"],
-        "plots": ["matplotlib"],  # bench/nas_benchmark.py's picture; tested: 3.11
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
 )

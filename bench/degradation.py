@@ -36,14 +36,19 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_zoo.train import datasets, fit, recipes, registry  # noqa: E402
+from keras_zoo.train import (  # noqa: E402
+    datasets,
+    fit,
+    plots,  # noqa: E402
+    recipes,
+    registry,
+)
 from keras_zoo.train.atomic_files import write_json_atomic  # noqa: E402
-from keras_zoo.train.plots import Chart, canvas, save_png, ticks  # noqa: E402
 
 from _report import emit  # noqa: E402
 
 COLUMNS = ("net", "plain", "depth", "seed", "epoch", "train_error", "val_error", "seconds")
-COLORS = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189)]
+COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple"]
 DECAY_AT = (0.5, 0.75)  # Sec. 4.2: /10 at 32k and 48k of 64k iterations
 
 
@@ -125,11 +130,10 @@ def mean_curves(rows, net, key):
             [float(np.std(by_epoch[e])) for e in epochs])
 
 
-def plot_degradation(rows, path, *, title, y_max=None, size=(960, 420)):
+def plot_degradation(rows, path, *, title, y_max=None):
     """Fig. 6 of He et al. 2015 from `rows`: per epoch, training error dashed and
-    validation error solid; plain nets left, ResNets right, one colour per depth."""
-    width, height = size
-    image, draw = canvas(size)
+    validation error solid; plain nets left, ResNets right, one colour per depth; with
+    several seeds, their mean and a +-1 std band. Returns the matplotlib figure."""
     depths = sorted({r["depth"] for r in rows})
     epochs = max(r["epoch"] for r in rows)
     seeds = len({r["seed"] for r in rows})
@@ -137,30 +141,25 @@ def plot_degradation(rows, path, *, title, y_max=None, size=(960, 420)):
         later = [100 * r[k] for r in rows for k in ("train_error", "val_error")
                  if r["epoch"] > max(1, epochs // 10) or epochs == 1]
         y_max = min(100.0, 5.0 * np.ceil(max(later) * 1.1 / 5.0))
-    half = width // 2
-    for column, plain in enumerate((True, False)):
-        left = column * half
-        chart = Chart(draw, (left + 55, 70, left + half - 15, height - 50),
-                      x_range=(0, epochs), y_range=(0, y_max))
-        family = "plain networks" if plain else "ResNets"
-        chart.axes(x_ticks=ticks(0, epochs, min(6, epochs + 1)), y_ticks=ticks(0, y_max, 6),
-                   x_label="epoch",
-                   title=f"{family}: error (%)", x_format="{:.0f}".format,
-                   y_format="{:.0f}".format)
-        legend = []
+    fig, axes = plots.figure(2, panel_size=(4.8, 4.2))
+    for ax, plain in zip(axes, (True, False)):
         for depth, color in zip(depths, COLORS):
             net = net_name(plain, depth)
-            for key, dashed in (("train_error", True), ("val_error", False)):
+            for key, style in (("train_error", "--"), ("val_error", "-")):
                 epoch_list, mean, std = mean_curves(rows, net, key)
-                chart.line(list(zip(epoch_list, mean)), color, dashed=dashed)
+                ax.plot(epoch_list, mean, style, color=color,
+                        label=net if key == "val_error" else None)
                 if seeds > 1:
-                    chart.error_bars(list(zip(epoch_list, mean)), std, color)
-            legend.append((net, color, False))
-        chart.legend(legend, (left + half - 120, 78), step=16)  # top right: curves start high
-    chart.text((15, 8), title)
-    chart.text((15, 24), "dashed: training error, solid: validation error"
-               + (f"; mean and +-1 std over {seeds} seeds" if seeds > 1 else ""))
-    save_png(image, path)
+                    ax.fill_between(epoch_list, np.subtract(mean, std), np.add(mean, std),
+                                    color=color, alpha=0.15, linewidth=0)
+        family = "plain networks" if plain else "ResNets"
+        ax.set(xlim=(0, epochs), ylim=(0, y_max), xlabel="epoch", ylabel="error (%)",
+               title=family)
+        ax.legend(loc="upper right")  # the curves start high, then fall
+    fig.suptitle(f"{title}\ndashed: training error, solid: validation error"
+                 + (f"; mean and ±1 std over {seeds} seeds" if seeds > 1 else ""))
+    plots.save(fig, path)
+    return fig
 
 
 def summarise(rows, tests, args):

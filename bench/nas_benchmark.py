@@ -16,7 +16,7 @@ figures, and draws ``<out>/nas_benchmark.png``: mean best-found accuracy against
 queries (shaded: +-1 standard error). ``<out>/<algorithm>.npz`` holds each run's
 accuracy per query and its seconds; a rerun computes only the missing algorithms.
 
-Needs the ``nasbench`` extra (analog-nasbench) and matplotlib (the ``plots`` extra).
+Needs the ``nasbench`` extra (analog-nasbench).
 """
 
 import argparse
@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from keras_zoo.train import plots  # noqa: E402
 from keras_zoo.train.nas import search  # noqa: E402
 from keras_zoo.train.nas.benchmarks import NASBench201  # noqa: E402
 
@@ -76,12 +77,7 @@ def summarise(best, table_best):
 
 
 def plot(curves, table_best, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.5), dpi=110)
+    figure, (axis,) = plots.figure(1, panel_size=(7, 4.5))
     for algorithm, best in curves.items():
         queries = np.arange(1, best.shape[1] + 1)
         mean = best.mean(axis=0)
@@ -99,9 +95,7 @@ def plot(curves, table_best, path):
                    "2020)".format(len(next(iter(curves.values())))), fontsize=9)
     axis.legend(loc="lower right", fontsize=8)
     axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
+    plots.save(figure, path)
 
 
 def main():

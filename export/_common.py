@@ -9,6 +9,7 @@ import tempfile
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 # Float exports must match Keras within this fraction of the output scale
 # (max |keras output|, at least 1): the issue's "1e-4 relative to the output scale".
@@ -123,10 +124,13 @@ def as_input_dict(model, inputs, raw_pixels=True):
 
 
 def keras_outputs(model, inputs, names=None):
-    """The Keras model's outputs on raw inputs, as `{name: np.ndarray}`."""
+    """The Keras model's outputs on raw inputs, as `{name: np.ndarray}`, computed as a
+    graph (`tf.function`), as an exported artifact computes them: eager execution picks
+    other kernels (no fused convolutions), whose rounding can decide a near-tie."""
     specs = input_specs(model)
     args = [np.asarray(inputs[name]).astype(model_dtype) for name, _, _, model_dtype in specs]
-    outputs = model(args[0] if len(args) == 1 else args, training=False)
+    outputs = tf.function(lambda x: model(x, training=False))(
+        args[0] if len(args) == 1 else args)
     return {k: keras.ops.convert_to_numpy(v) for k, v in
             named_outputs(model, outputs, names).items()}
 

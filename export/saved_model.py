@@ -175,7 +175,8 @@ def _verify_signatures(path, variants, inputs, output_names, tolerance):
         got = loaded.signatures[key](**{k: tf.constant(v) for k, v in inputs.items()})
         got = {k: v.numpy() for k, v in got.items()}
         expected = _common.keras_outputs(variant, inputs, output_names)
-        results[key] = check_outputs(expected, got, tolerance, f"SavedModel {path!r} ({key})")
+        results[key] = check_outputs(expected, got, tolerance, f"SavedModel {path!r} ({key})",
+                                     reference=variant, inputs=inputs)
     return results
 
 

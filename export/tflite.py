@@ -272,4 +272,4 @@ def verify_tflite(path, model, inputs, *, quantize=None, output_names=None, tole
     expected = _common.keras_outputs(model, inputs, output_names)
     got = run_tflite(path, inputs)
     return check_outputs(expected, got, tolerance, f"TFLite ({quantize or 'float32'})",
-                         top=TOP_DETECTIONS[quantize])
+                         top=TOP_DETECTIONS[quantize], reference=model, inputs=inputs)

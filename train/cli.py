@@ -6,6 +6,7 @@
     keras-zoo export RUN_DIR --format F   SavedModel / TFLite / ONNX (see export_command)
     keras-zoo predict RUN_DIR IMAGE...    pictures and JSON of a detector's predictions
     keras-zoo search [options]            architecture search (see nas/command.py)
+    keras-zoo plot RUN_DIR                a run's loss, metrics and learning rate as a PNG
 
 Exit status (`cli_errors` turns each exception into one line on stderr):
 
@@ -56,6 +57,8 @@ SUBCOMMANDS = {
                           "keras_zoo.train.predict_command"),
     "search": Subcommand("neural architecture search (Zoph & Le 2016)",
                          "keras_zoo.train.nas.command"),
+    "plot": Subcommand("draw a run's loss, metrics and learning rate (PNG)",
+                       "keras_zoo.train.plot_command", tensorflow=False),
 }
 
 

@@ -23,7 +23,8 @@ INTERRUPTED = 130
 
 # Top-level import name -> the extra of setup.py's extras_require that installs it.
 EXTRAS = {"onnx": "onnx", "onnxruntime": "onnx", "tf2onnx": "onnx",
-          "tensorflow_serving": "serving", "torch": "torch", "ray": "ray"}
+          "tensorflow_serving": "serving", "torch": "torch", "ray": "ray",
+          "analognasbench": "nasbench"}
 
 _HINTS = {errno.ENOSPC: "free some space, or write elsewhere",
           errno.EDQUOT: "free some space, or write elsewhere",

@@ -21,6 +21,8 @@ and, for int8, draws the representative images from the run's training set.
 import os
 import sys
 
+from keras_zoo.train.directory_lock import lock_directory
+
 FORMATS = ("saved_model", "tflite", "onnx")
 
 
@@ -58,7 +60,10 @@ def _next_version(base):
 
 
 def _file_path(run_dir, out, suffix):
+    """Where a file artifact goes: ``RUN/export/model<suffix>`` (a directory keras-zoo
+    owns, locked), or the user's ``--out`` file or folder (written by atomic rename)."""
     if out is None:
+        lock_directory(os.path.join(run_dir, "export"), what="the export directory")
         return os.path.join(run_dir, "export", f"model{suffix}")
     if out.endswith(suffix.rsplit(".", 1)[-1]) and not os.path.isdir(out):
         return out
@@ -110,6 +115,7 @@ def export_run(run_dir, *, format, quantize=None, int8_io=False, out=None, versi
         if format == "saved_model":
             base = out or os.path.join(run_dir, "saved_model")
             base = os.path.join(base, name) if name else base
+            lock_directory(base, what="the SavedModel directory")
             part_version = _next_version(base) if version is None else version
             paths.append(export.to_saved_model(part, base, version=part_version,
                                                overwrite=overwrite, verify=verify,

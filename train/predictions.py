@@ -8,6 +8,7 @@ import os
 from keras_zoo.train.atomic_files import atomic_path
 from keras_zoo.train.datasets import coco_pipeline
 from keras_zoo.train.datasets.coco import image_size
+from keras_zoo.train.directory_lock import lock_directory
 from keras_zoo.train.drawing import draw_detections
 from keras_zoo.train.evaluation import coco_results
 
@@ -29,9 +30,12 @@ def output_paths(paths, out, *, overwrite=False, prefix=""):
     ``out/<prefix><stem>.png`` per image, then ``out/detections.json``. Checks the images
     and the outputs first (``keras-zoo predict`` does so before loading a model).
 
+    Locks `out` (`directory_lock`) once the images are checked.
+
     Raises:
         FileNotFoundError: an image does not exist.
-        ValueError: an image is not readable, or an output exists without `overwrite`.
+        ValueError: an image is not readable, an output exists without `overwrite`, or
+            another process holds `out`.
     """
     paths = [os.fspath(p) for p in paths]
     for path in paths:
@@ -39,6 +43,7 @@ def output_paths(paths, out, *, overwrite=False, prefix=""):
             raise FileNotFoundError(f"Expected an image file. Received: {path!r} does not exist")
         if image_size(path) is None:
             raise ValueError(f"Expected an image file Pillow can read. Received: {path!r}")
+    lock_directory(out, what="--out")
     targets = [os.path.join(out, name) for name in _picture_names(paths, prefix)]
     targets.append(os.path.join(out, JSON_NAME))
     existing = [t for t in targets if os.path.exists(t)]
@@ -70,9 +75,12 @@ def write_predictions(model, paths, categories, out, *, score_threshold=0.5, bat
     Returns:
         The paths written (pictures, then the JSON).
 
+    Locks `out` (`directory_lock`) once the images are checked.
+
     Raises:
         FileNotFoundError: an image does not exist.
-        ValueError: an image is not readable, or an output exists without `overwrite`.
+        ValueError: an image is not readable, an output exists without `overwrite`, or
+            another process holds `out`.
     """
     paths = [os.fspath(p) for p in paths]
     targets = output_paths(paths, out, overwrite=overwrite, prefix=prefix)

@@ -116,6 +116,9 @@ def make_config(model=None, *, recipe=None, dataset=None, data_dir=None, epochs=
     chosen = recipes.get(recipe if recipe else entry.recipe)
     config = chosen.get_config(model, tiny=tiny)
     config["dataset"] = dataset or (entry.dataset if recipe is None else config["dataset"])
+    if dataset is None and chosen.user_data_dataset and (
+            data_dir or (overrides or {}).get("data_files")):
+        config["dataset"] = chosen.user_data_dataset  # your files say which data you mean
     if config["dataset"] is None:
         raise ValueError(f"Expected --dataset for {model} (it has no default dataset): one "
                          f"of {', '.join(datasets.IMAGE_NAMES)}. Received: dataset=None")

@@ -36,7 +36,7 @@ def _modified(count=4, **changes):
 def test_identical_and_reordered_detections_match():
     expected = _detections()
     result = match_detections(expected, _detections(), tolerance=TOL)
-    assert result == {"compared": 6, "min_iou": 1.0, "score": 0.0, "mask": 0.0,
+    assert result == {"compared": 6, "min_iou": 1.0, "score": 0.0, "ties": 0, "mask": 0.0,
                       "pasted_mask_iou": 1.0}  # top 3 each way
     swapped = {k: v.copy() for k, v in expected.items()}
     for k in ("boxes", "scores", "classes", "masks", "pasted_masks"):
@@ -79,3 +79,63 @@ def test_check_outputs_picks_detection_matching_for_detectors_only():
     assert check_outputs({"logits": np.ones(3)}, {"logits": np.ones(3)}, TOL, "x") == 0.0
     with pytest.raises(ExportVerificationError, match="lacks the detector outputs"):
         check_outputs(_detections(), {"boxes": np.zeros((1, 5, 4))}, TOL, "x")
+
+
+def _tied():
+    """NMS candidates: two overlapping class-1 boxes a, b (IoU 0.625 > NMS 0.5) tied at 0.7
+    to float rounding, a class-2 box c and a distant class-1 box d. Greedy NMS keeps
+    [a, c, d] or [b, c, d], whichever of a and b the rounding puts first."""
+    boxes = np.array([[0, 0, 10, 10], [0, 0, 10, 16], [30, 30, 40, 40],
+                      [60, 60, 70, 70]], np.float32)
+    return {"boxes": boxes[None], "scores": np.array([[0.7, 0.7 + 1e-6, 0.6, 0.5]], np.float32),
+            "classes": np.array([[1, 1, 2, 1]], np.int32)}
+
+
+def _kept(rows, candidates):
+    """Padded detections made of the candidates' `rows`, best first."""
+    out = {k: np.zeros((1, 5) + v.shape[2:], v.dtype) for k, v in candidates.items()}
+    for n, r in enumerate(rows):
+        for k in out:
+            out[k][0, n] = candidates[k][0, r]
+    out["num_detections"] = np.array([len(rows)], np.int32)
+    return out
+
+
+def test_an_nms_tie_decided_otherwise_passes_with_the_candidates_only():
+    candidates = _tied()
+    keras_side, exported = _kept([0, 2, 3], candidates), _kept([1, 2, 3], candidates)
+    with pytest.raises(ExportVerificationError, match="no match of IoU >= 0.98"):
+        match_detections(keras_side, exported, tolerance=TOL)  # strict: the tie fails
+    result = match_detections(keras_side, exported, tolerance=TOL, candidates=candidates,
+                              nms_threshold=0.5)
+    assert result["ties"] == 2  # box 0 unmatched one way, box 1 the other: NMS explains both
+    # Without the overlap NMS needs, the same difference is not a tie.
+    with pytest.raises(ExportVerificationError, match="NMS kept instead"):
+        match_detections(keras_side, exported, tolerance=TOL, candidates=candidates,
+                         nms_threshold=0.7)
+    # Scores apart by more than the tolerance are no tie: the lower one could not win.
+    far = {**candidates, "scores": np.array([[0.7, 0.69, 0.6, 0.5]], np.float32)}
+    with pytest.raises(ExportVerificationError, match="NMS kept instead"):
+        match_detections(_kept([0, 2, 3], far), _kept([1, 2, 3], far), tolerance=TOL,
+                         candidates=far, nms_threshold=0.5)
+
+
+def test_an_exported_detection_that_is_no_candidate_fails():
+    candidates = _tied()
+    keras_side = _kept([0, 2, 3], candidates)
+    for name, row, value in (("boxes", 0, [0, 0, 10.5, 10.5]),  # a resize gone wrong
+                             ("classes", 1, 1),  # another class map
+                             ("scores", 0, 0.71)):  # another head
+        exported = _kept([0, 2, 3], candidates)
+        exported[name][0, row] = value
+        with pytest.raises(ExportVerificationError, match="none of the Keras model's NMS"):
+            match_detections(keras_side, exported, tolerance=TOL, candidates=candidates,
+                             nms_threshold=0.5)
+
+
+def test_a_box_thinner_than_a_pixel_matches_by_its_coordinates():
+    thin = _modified(boxes=(0, [0, 5, 10, 5.01]))
+    moved = _modified(boxes=(0, [0, 5.0005, 10, 5.0101]))  # IoU 0.95, coordinates 5e-4 px
+    assert match_detections(thin, moved, tolerance=TOL)["min_iou"] == 1.0
+    with pytest.raises(ExportVerificationError, match="no match of IoU"):
+        match_detections(thin, _modified(boxes=(0, [0, 5.005, 10, 5.015])), tolerance=TOL)

@@ -7,14 +7,17 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_zoo import ops
-from keras_zoo.export import FLOAT_TOLERANCE, to_saved_model
-from keras_zoo.export.detections import match_detections
+from keras_zoo import models, ops
+from keras_zoo.export import FLOAT_TOLERANCE, ExportVerificationError, to_saved_model
+from keras_zoo.export._common import keras_outputs
+from keras_zoo.export.detections import check_outputs, match_detections
 from keras_zoo.export.serving import parse_rest_request, rest_request, rest_response
+from keras_zoo.export.variants import serving_models
 
 SAVED_MODEL_CLI = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
 OUTPUTS = ["boxes", "classes", "masks", "num_detections", "scores"]
@@ -127,3 +130,40 @@ def test_saved_model_cli_show_and_run(exported, tmp_path):
          "--inputs", f"images={tmp_path / 'x.npy'}", "--outdir", str(tmp_path / "out"))
     got = {k: np.load(tmp_path / "out" / f"{k}.npy") for k in OUTPUTS}
     match_detections(_keras(model, images), got, tolerance=TOL, top=_all(model))
+
+
+def _broken(model, how):
+    """`model` exported wrong on purpose: a resize policy off by 16 pixels, the colour
+    channels reversed, or classes 1 and 2 swapped."""
+    if how == "resize":
+        return model.replace(min_size=model.min_size + 16, max_size=model.max_size + 16)
+    images = keras.Input((None, None, 3), name="images")
+    if how == "channels":
+        return keras.Model(images, model(keras.ops.flip(images, axis=-1)))
+    out = dict(model(images))
+    out["classes"] = keras.ops.where(out["classes"] > 0, 3 - out["classes"], 0)
+    return keras.Model(images, out)
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("how", ["resize", "channels", "class_map"])
+def test_a_broken_export_fails_verification(trained_mask_rcnn, tmp_path, how):
+    """Verification tolerates ties, not mistakes: each broken SavedModel is refused."""
+    model, images = trained_mask_rcnn
+    path = to_saved_model(_broken(model, how), tmp_path / how, verify=False)
+    fn = tf.saved_model.load(path).signatures["serving_default"]
+    got = {k: v.numpy() for k, v in fn(images=tf.constant(images)).items()}
+    variant = serving_models(model)["serving_default"]
+    expected = keras_outputs(variant, {"images": images})
+    with pytest.raises(ExportVerificationError, match="disagrees with the Keras model"):
+        check_outputs(expected, got, TOL, how, reference=variant, inputs={"images": images})
+
+
+@pytest.mark.large
+def test_an_untrained_detector_exports(tmp_path):
+    """The issue's case: an untrained R50-FPN with 5 classes scores hundreds of boxes
+    alike (its saturated softmax gives 1.0 to many), so only verification against the
+    graph the export runs, tolerant of NMS ties, lets it through."""
+    keras.utils.set_random_seed(0)
+    path = to_saved_model(models.MaskRCNN(num_classes=5), tmp_path / "det", version=1)
+    assert sorted(tf.saved_model.load(path).signatures) == ["pasted_masks", "serving_default"]

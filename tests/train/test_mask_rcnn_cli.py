@@ -133,8 +133,9 @@ def test_bad_inputs_are_one_line_and_exit_2(tmp_path, capsys):
     annotations, images = tiny_coco(tmp_path)
     assert "Expected --train-annotations and --train-images together" in one_line_error(
         capsys, ["train", "mask-rcnn-tiny", "--train-annotations", annotations])
-    assert "add --dataset coco to train on yours" in one_line_error(
-        capsys, ["train", "mask-rcnn-tiny", "--data-dir", tmp_path, "--out", tmp_path / "r"])
+    assert "leave out --dataset to train on yours" in one_line_error(
+        capsys, ["train", "mask-rcnn-tiny", "--dataset", "digits-instances", "--data-dir",
+                 tmp_path, "--out", tmp_path / "r"])
     document = tiny_document()
     document["annotations"][2]["category_id"] = 4
     broken, images = write_coco(tmp_path / "broken", document)

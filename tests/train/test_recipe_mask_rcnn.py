@@ -1,12 +1,15 @@
 """The Mask R-CNN recipes: detectron2's 1x configuration and schedule (warm-up, decays,
 linear lr scaling), epochs of a streaming dataset, command-line overrides, data errors."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
 
 from keras_zoo.train import recipes, run
 from keras_zoo.train.schedules import StepSchedule
+from tests.train.coco_files import tiny_coco
 
 MASK_RCNN = recipes.get("mask_rcnn")
 TINY = recipes.get("mask_rcnn_tiny")
@@ -84,8 +87,8 @@ def test_overrides():
 
 @pytest.mark.no_keras_state
 @pytest.mark.parametrize("model, changes, message", [
-    ("mask-rcnn-tiny", {"data_dir": "/data"}, r"no --data-dir or annotation files with the "
-     r"shipped digits-instances dataset; add --dataset coco"),
+    ("mask-rcnn-tiny", {"data_dir": "/data"}, r"no --data-dir or annotation files with "
+     r"--dataset digits-instances \(the shipped dataset\); leave out --dataset"),
     ("mask-rcnn", {}, r"Expected COCO-format data: --data-dir DIR .* Received: neither"),
     ("mask-rcnn", {"dataset": "cifar10"}, r"--dataset among \('digits-instances', 'coco'\)"),
     ("mask-rcnn", {"validation_split": 0.1}, r"no --validation-split for COCO-format data"),
@@ -94,3 +97,23 @@ def test_data_errors(model, changes, message):
     config = {**run.make_config(model)[2], **changes}
     with pytest.raises(ValueError, match=message):
         recipes.get(config["recipe"]).load_data(config)
+
+
+@pytest.mark.no_keras_state
+def test_a_data_dir_or_annotation_files_imply_coco(tmp_path, capsys):
+    """`keras-zoo train mask-rcnn-tiny --train-annotations ... --train-images ...` needs no
+    --dataset coco: the files say which data the user means; without them the shipped
+    digits-instances quick start stays the default, and an explicit --dataset wins."""
+    annotations, images = tiny_coco(tmp_path)
+    files = {"train": [str(annotations), str(images)]}
+    assert run.make_config("mask-rcnn-tiny")[2]["dataset"] == "digits-instances"
+    assert run.make_config("mask-rcnn-tiny", data_dir=str(tmp_path))[2]["dataset"] == "coco"
+    config = run.make_config("mask-rcnn-tiny", overrides={"data_files": files})[2]
+    assert config["dataset"] == "coco"
+    data = recipes.get(config["recipe"]).load_data(config)
+    assert data.split("train").images  # read, with its one-line summary
+    assert f"train ({os.path.basename(annotations)}): " in capsys.readouterr().out
+    explicit = run.make_config("mask-rcnn-tiny", dataset="digits-instances",
+                               overrides={"data_files": files})[2]
+    with pytest.raises(ValueError, match="leave out --dataset to train on yours"):
+        recipes.get(explicit["recipe"]).load_data(explicit)

@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 
 from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
+from keras_zoo.train.directory_lock import is_lock_file, lock_directory
 
 FORMAT = "keras_zoo.nas.search"
 MARKER = "search.json"
@@ -37,6 +38,12 @@ class SearchDirectory:
     def file(self, name):
         return os.path.join(self.path, name)
 
+    def _files(self):
+        """The directory's entries but the lock file (none if it does not exist)."""
+        if not os.path.isdir(self.path):
+            return []
+        return [name for name in os.listdir(self.path) if not is_lock_file(name)]
+
     def stored_header(self):
         """The ``search.json`` of a keras_zoo search directory, else None."""
         try:
@@ -59,12 +66,17 @@ class SearchDirectory:
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ValueError(f"Expected out_dir to be a directory. Received: {self.path!r} "
                              f"is a file")
-        if os.path.isdir(self.path) and os.listdir(self.path):
-            stored = self.stored_header()
-            if stored is None:
+        # A folder of other files is refused before the lock (whose file would be one more
+        # file in it), and again under the lock (another search may have started there).
+        for locked in (False, True):
+            if locked:
+                lock_directory(self.path, what="the search directory")
+            if self._files() and self.stored_header() is None:
                 raise ValueError(f"Expected out_dir to be new, empty or a keras_zoo search "
                                  f"directory (with {MARKER}). Received: {self.path!r} holds other "
                                  f"files; choose another directory")
+        if self._files():
+            stored = self.stored_header()
             if stored == json.loads(json.dumps(header)):
                 return "resume"
             if not overwrite:
@@ -74,8 +86,12 @@ class SearchDirectory:
                                  f"same settings. Received: {self.path!r} holds a search whose "
                                  f"{', '.join(changed)} differ; use overwrite (--overwrite) "
                                  f"to replace it")
-            shutil.rmtree(self.path)
-        os.makedirs(self.path, exist_ok=True)
+            for name in os.listdir(self.path):  # a search of other settings; the lock stays
+                path = self.file(name)
+                if os.path.isdir(path):
+                    shutil.rmtree(path)
+                elif not is_lock_file(name):
+                    os.remove(path)
         self.write_json(MARKER, header)
         return "new"
 

@@ -97,6 +97,7 @@ class MaskRCNNRecipe(Recipe):
     tiny = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 2, "min_size": 320,
             "max_size": 512, "eval_images": 4, "pictures": 2}
     export_after_training = False  # the detector's SavedModel export is `keras-zoo export`'s
+    user_data_dataset = "coco"  # --data-dir or annotation files: COCO-format data
 
     def model_config(self, model_name, *, tiny):
         """The backbone's ResNet (``"resnet50"``, ``"resnet101"``) of the registry's row
@@ -120,10 +121,10 @@ class MaskRCNNRecipe(Recipe):
                              f"split validates. Received: {config['validation_split']!r}")
         if config["dataset"] == "digits-instances":
             if config["data_dir"] or files:
-                raise ValueError("Expected no --data-dir or annotation files with the shipped "
-                                 "digits-instances dataset; add --dataset coco to train on "
-                                 f"yours. Received: data_dir={config['data_dir']!r}, "
-                                 f"files for {sorted(files)}")
+                raise ValueError("Expected no --data-dir or annotation files with "
+                                 "--dataset digits-instances (the shipped dataset); leave out "
+                                 "--dataset to train on yours. Received: "
+                                 f"data_dir={config['data_dir']!r}, files for {sorted(files)}")
             return CocoDataset.from_folder(digits_instances.digits_instances_dir(), **options)
         if config["data_dir"]:
             return CocoDataset.from_folder(config["data_dir"], files=files, **options)

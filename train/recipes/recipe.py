@@ -29,6 +29,8 @@ class Recipe(abc.ABC):
         batch_norm: the recipe's models have batch normalisation: the configuration
             holds ``norm_layer`` ("batch", or "sync" with ``keras-zoo train
             --sync-bn``), which the default `build_model` passes to the builder.
+        user_data_dataset: the ``--dataset`` that ``--data-dir`` or annotation files
+            imply when no ``--dataset`` is given (None: they imply nothing).
 
     Hooks, in the order `run.train` calls them:
         `get_config`, `load_data`, `config_from_data`, `make_datasets`,
@@ -47,6 +49,7 @@ class Recipe(abc.ABC):
     tiny: dict = {}
     export_after_training = True
     batch_norm = True
+    user_data_dataset = None
 
     def get_config(self, model_name=None, *, tiny=False):
         """The run's hyper-parameters: ``recipe``, ``steps`` None, ``validation_split`` 0,

@@ -271,19 +271,36 @@ class FasterRCNN(LossTermsModel):
                 tf.reshape(tf.cast(deltas, tf.float32), [batch, count, self.num_classes, 4]))
 
     # ------------------------------------------------------------------ inference
-    def call(self, inputs, training=False):
+    def _inference_candidates(self, inputs, training):
+        """Everything before the final NMS: ``(pyramid, candidate boxes [B, P, C - 1, 4]
+        in resized pixels, scores [B, P, C - 1], input_sizes, resized_sizes)``."""
         images, input_sizes, sizes = preprocess(self, inputs)
         pyramid = self.backbone(tf.cast(images, self.compute_dtype), training=training)
         objectness, deltas, anchors = self._rpn(pyramid, hw(images))
         proposals, _, valid = self._proposals(objectness, deltas, anchors, sizes, False)
         logits, box_deltas = self._box_outputs(pyramid, proposals, training)
-        boxes, scores, classes, count = self._detections(logits, box_deltas, proposals, valid,
-                                                         sizes)
-        outputs = self._detection_outputs(pyramid, boxes, classes, inputs)
+        boxes, scores = self._candidates(logits, box_deltas, proposals, valid, sizes)
+        return pyramid, boxes, scores, input_sizes, sizes
+
+    @staticmethod
+    def _to_input_pixels(boxes, input_sizes, sizes):
+        """``[B, ..., 4]`` boxes from resized to input pixels, clipped to the input."""
         ratio = tf.cast(input_sizes, tf.float32) / tf.cast(sizes, tf.float32)
-        boxes = boxes * tf.tile(tf.reverse(ratio, [1]), [1, 2])[:, None, :]
+        scale = tf.tile(tf.reverse(ratio, [1]), [1, 2])
+        shape = tf.shape(boxes)
+        flat = tf.reshape(boxes, [shape[0], -1, 4]) * scale[:, None, :]
+        return tf.reshape(ops.boxes.clip_to_image(flat, input_sizes), shape)
+
+    def call(self, inputs, training=False):
+        pyramid, boxes, scores, input_sizes, sizes = self._inference_candidates(inputs, training)
+        boxes, scores, classes, count = ops.nms.multiclass_nms(
+            boxes, scores, max_detections=self.detections_per_image,
+            iou_threshold=self.nms_threshold, score_threshold=self.score_threshold,
+            pre_nms_top_k=self.detection_pre_nms_top_k)
+        classes = classes + 1  # classifier indices; padding rows: -1 + 1 = 0
+        outputs = self._detection_outputs(pyramid, boxes, classes, inputs)
         kept = tf.range(self.detections_per_image)[None, :] < count[:, None]
-        boxes = tf.where(kept[..., None], ops.boxes.clip_to_image(boxes, input_sizes), 0.0)
+        boxes = tf.where(kept[..., None], self._to_input_pixels(boxes, input_sizes, sizes), 0.0)
         outputs = {"boxes": boxes, "scores": scores, "classes": classes, **outputs,
                    "num_detections": count}
         return self._finish_outputs(outputs, inputs)
@@ -296,8 +313,11 @@ class FasterRCNN(LossTermsModel):
         """Outputs that need the boxes in input pixels (MaskRCNN's pasted masks)."""
         return outputs
 
-    def _detections(self, logits, deltas, proposals, valid, sizes):
-        """Per-class decoding, clipping and NMS (torchvision ``postprocess_detections``)."""
+    def _candidates(self, logits, deltas, proposals, valid, sizes):
+        """Per-class decoding and clipping of every proposal (torchvision
+        ``postprocess_detections`` before its NMS): ``(boxes [B, P, C - 1, 4], scores
+        [B, P, C - 1])``, background left out, scores 0 for invalid rows and boxes
+        narrower than `BOX_MIN_SIZE`."""
         boxes = self.roi_box_coder.decode(deltas, proposals[:, :, None, :])
         shape = tf.shape(boxes)
         boxes = tf.reshape(ops.boxes.clip_to_image(tf.reshape(boxes, [shape[0], -1, 4]), sizes),
@@ -305,11 +325,27 @@ class FasterRCNN(LossTermsModel):
         wide = ((boxes[..., 2] - boxes[..., 0]) >= BOX_MIN_SIZE) & (
             (boxes[..., 3] - boxes[..., 1]) >= BOX_MIN_SIZE)
         scores = tf.where(wide & valid[:, :, None], tf.nn.softmax(logits), 0.0)
-        boxes, scores, classes, count = ops.nms.multiclass_nms(
-            boxes[:, :, 1:], scores[:, :, 1:], max_detections=self.detections_per_image,
-            iou_threshold=self.nms_threshold, score_threshold=self.score_threshold,
-            pre_nms_top_k=self.detection_pre_nms_top_k)
-        return boxes, scores, classes + 1, count  # padding rows: class -1 + 1 = 0
+        return boxes[:, :, 1:], scores[:, :, 1:]
+
+    def detection_candidates(self, inputs):
+        """The candidates the final NMS chooses the detections from, in input pixels: every
+        (proposal, class) pair scoring at least ``score_threshold``, as a dict of NumPy
+        arrays ``boxes [B, N, 4]``, ``scores [B, N]`` and ``classes [B, N]`` (classifier
+        indices; rows below the threshold have class 0 and score 0). Exporters check an
+        exported detector against them (`keras_zoo.export.detections`): a detection it
+        keeps must be one of these, and one it drops must be explained by NMS."""
+        return {k: v.numpy() for k, v in tf.function(self._flat_candidates)(inputs).items()}
+
+    def _flat_candidates(self, inputs):
+        """`detection_candidates` as tensors (traced as a graph, like an export)."""
+        _, boxes, scores, input_sizes, sizes = self._inference_candidates(inputs, False)
+        boxes = self._to_input_pixels(boxes, input_sizes, sizes)
+        classes = tf.broadcast_to(tf.range(1, self.num_classes), tf.shape(scores))
+        keep = scores >= self.score_threshold
+        batch = tf.shape(scores)[0]
+        return {"boxes": tf.reshape(boxes, [batch, -1, 4]),
+                "scores": tf.reshape(tf.where(keep, scores, 0.0), [batch, -1]),
+                "classes": tf.reshape(tf.where(keep, classes, 0), [batch, -1])}
 
     def export_variants(self, input_size=None, *, builtin_ops=False, signatures=None):
         """Functional models of this detector for export, by serving signature

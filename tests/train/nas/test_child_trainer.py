@@ -5,13 +5,11 @@ import dataclasses
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from keras_zoo.models.nas import SearchSpace
 from keras_zoo.train.datasets import ImageDataset
 from keras_zoo.train.nas.child_trainer import ChildTrainer
 from keras_zoo.train.nas.epoch_batches import epoch_batches
-from keras_zoo.train.nas.reward_curve import plot_reward_curve
 
 
 def _data(with_validation=True):
@@ -79,15 +77,3 @@ def test_epoch_batches_cover_every_example_each_epoch_in_a_seeded_order():
     assert not np.array_equal(epochs[0], epochs[1])
     again = [b[1].numpy() for b in epoch_batches(x, y, batch_size=4, epochs=3, seed=5)[0]]
     assert all(np.array_equal(p, q) for p, q in zip(batches, again))  # integers: exact
-
-
-@pytest.mark.no_keras_state
-def test_reward_curve_png(tmp_path):
-    records = [{"reward": r, "baseline": None if i == 0 else 0.5, "failed": i == 3}
-               for i, r in enumerate([0.2, 0.6, 0.4, 0.0, 0.9, 0.7])]
-    path = tmp_path / "curve.png"
-    plot_reward_curve(records, path, size=(320, 200))
-    image = np.asarray(Image.open(path).convert("RGB"))
-    assert image.shape == (200, 320, 3)
-    colors = {tuple(c) for c in image.reshape(-1, 3)}
-    assert {(31, 119, 180), (214, 39, 40), (255, 127, 14), (44, 160, 44)} <= colors
