@@ -68,7 +68,8 @@ def resize_batch(images, new_size, size_divisible=SIZE_DIVISIBLE):
                             [0, padded_size(new_size[1], size_divisible) - new_size[1]], [0, 0]])
 
 
-def resize_each(images, image_sizes, new_sizes, size_divisible=SIZE_DIVISIBLE):
+def resize_each(images, image_sizes, new_sizes, size_divisible=SIZE_DIVISIBLE, *,
+                min_canvas=None):
     """Resizes each image of a padded batch of mixed sizes on its own.
 
     Args:
@@ -76,15 +77,20 @@ def resize_each(images, image_sizes, new_sizes, size_divisible=SIZE_DIVISIBLE):
         image_sizes: ``[B, 2]`` int ``(h_b, w_b)``.
         new_sizes: ``[B, 2]`` int target sizes (e.g. :func:`resized_sizes`).
         size_divisible: the output is padded to a multiple of this.
+        min_canvas: None, or int ``[2]``: the output is at least this large (rounded up
+            to a multiple of `size_divisible`).
 
     Returns:
         ``[B, H', W', C]`` float32: image ``b`` resized into ``[:new_h_b, :new_w_b]``,
-        zeros elsewhere, ``H' = padded_size(max_b new_h_b)``.
+        zeros elsewhere, ``H' = padded_size(max(max_b new_h_b, min_canvas[0]))``.
     """
     images = tf.cast(images, tf.float32)
     image_sizes = tf.cast(image_sizes, tf.int32)
     new_sizes = tf.cast(new_sizes, tf.int32)
-    canvas = padded_size(tf.reduce_max(new_sizes, axis=0), size_divisible)
+    largest = tf.reduce_max(new_sizes, axis=0)
+    if min_canvas is not None:
+        largest = tf.maximum(largest, tf.cast(min_canvas, tf.int32))
+    canvas = padded_size(largest, size_divisible)
 
     def one(args):
         image, size, new = args

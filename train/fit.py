@@ -20,8 +20,8 @@ def check_inputs(inputs, strategy):
     """ValueError when `inputs` cannot train under `strategy` (multi-worker training
     needs `inputs.examples`)."""
     if multiworker.is_multiworker(strategy) and inputs.examples is None:
-        raise ValueError("Expected inputs with `examples` (single training examples) for "
-                         "multi-worker training. Received: examples=None")
+        raise ValueError("Expected inputs with `examples` (what each worker's input pipeline "
+                         "reads) for multi-worker training. Received: examples=None")
 
 
 def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0):
@@ -32,7 +32,8 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0
     batches per epoch when the training set's size is unknown (else its
     cardinality). Under `tf.distribute.MultiWorkerMirroredStrategy` (the
     strategy `model` was built under): `multiworker.fit_distributed` on
-    ``inputs.examples`` (Keras's `fit` fails there, keras#20585).
+    ``inputs.examples`` (each worker reads its share; Keras's `fit` fails there,
+    keras#20585), ``inputs.distributed_updates_per_epoch()`` updates per epoch.
 
     Args:
         model: a compiled `keras.Model`, built inside its strategy's scope.
@@ -59,7 +60,8 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0
     if multiworker.is_multiworker(strategy):
         return multiworker.fit_distributed(
             model, inputs.examples, strategy=strategy, epochs=epochs, backup_dir=backup_dir,
-            callbacks=callbacks, validation_data=inputs.validation, verbose=verbose)
+            steps_per_epoch=inputs.distributed_updates_per_epoch(), callbacks=callbacks,
+            validation_data=inputs.validation, verbose=verbose)
     inputs.updates_per_epoch()  # a clear error before Keras's own when the size is unknown
     backup = [] if backup_dir is None else [BackupAndRestore(backup_dir)]
     history = model.fit(inputs.train, validation_data=inputs.validation, epochs=epochs,

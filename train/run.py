@@ -34,7 +34,6 @@ writes it, and all workers resume from the chief's backup.
 import dataclasses
 import os
 import sys
-import tempfile
 
 import keras
 import tensorflow as tf
@@ -68,6 +67,7 @@ class RunResult:
     epochs: int
     split: str = "test"
     report: list = dataclasses.field(default_factory=list)  # what the CLI prints of `test`
+    chief: bool = True  # False: another worker of a multi-worker run (it writes no run files)
 
 
 # The command-line flags of the configuration keys that have one (else ``--set KEY=VALUE``).
@@ -148,7 +148,7 @@ def _verbose(verbose):
 def _resume_epoch(run, inputs, distribution):
     """The epoch a resumed run starts at (0-based), from its backup."""
     if multiworker.is_multiworker(distribution):
-        per_epoch = inputs.examples.count() // inputs.examples.batch_size
+        per_epoch = inputs.distributed_updates_per_epoch()
         return multiworker.backup_step(run.join("backup")) // per_epoch
     path = run.join("backup", "training_metadata.json")
     if not os.path.exists(path):
@@ -195,12 +195,18 @@ class _DiscardReplaced(keras.callbacks.Callback):
 def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, overwrite=False,
           epochs=None, batch_size=None, seed=0, validation_split=None, strategy="default",
           mixed_precision=False, jit_compile=None, tiny=False, sync_bn=False, overrides=None,
-          callbacks=(), verbose="auto", log=print):
+          callbacks=(), verbose="auto", log=print, worker_timeout=multiworker.WORKER_TIMEOUT):
     """Trains `model` (a `registry.MODELS` name; None is the quick-start) and
     returns a `RunResult`. See the module docstring for the run directory.
 
     Sets the process's global seeds (`keras.utils.set_random_seed(seed)`);
     to train many models in one process without that, use `fit.fit_model`.
+
+    With ``strategy="multiworker"`` every worker first waits up to `worker_timeout`
+    seconds for the others and checks that they run the same configuration
+    (`cluster.multiworker_strategy`); the recipe's callbacks marked ``chief_only`` (COCO
+    evaluation), the final evaluation and the exports run on the chief only, which the
+    others wait for before they return (their result has no test metrics).
 
     Raises:
         ValueError / FileNotFoundError: bad names, data, sizes or `out` (nothing
@@ -218,7 +224,11 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
                          "every restart, so that the same command resumes. Received: out=None")
     out = out or default_run_dir(config["model"])
     run = RunDirectory(out)
-    distribution = strategies.get_strategy(strategy)
+    if strategy == "multiworker":  # created first: TensorFlow starts its server in it
+        distribution = multiworker.multiworker_strategy(config=_shared(config),
+                                                        timeout=worker_timeout)
+    else:
+        distribution = strategies.get_strategy(strategy)
     chief = multiworker.is_chief(distribution)
     data = chosen.load_data(config)
     config.update(chosen.config_from_data(data))
@@ -227,9 +237,11 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     try:
         fit.check_inputs(inputs, distribution)
     except ValueError:
-        raise ValueError(f"Expected a recipe with single training examples for --strategy "
-                         f"multiworker. Received: recipe={config['recipe']!r}") from None
-    steps_per_epoch = inputs.updates_per_epoch()
+        raise ValueError(f"Expected a recipe whose input pipelines can be sharded for "
+                         f"--strategy multiworker. Received: recipe={config['recipe']!r}") from None
+    multi = multiworker.is_multiworker(distribution)
+    steps_per_epoch = (inputs.distributed_updates_per_epoch() if multi
+                       else inputs.updates_per_epoch())
     n_epochs = config["epochs"] or common.epochs_for(config["steps"], steps_per_epoch)
     action, initial_epoch = _decide(out, config, overwrite, distribution,
                                     lambda: _resume_epoch(run, inputs, distribution))
@@ -252,7 +264,8 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
         run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
                      keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
                      keras.callbacks.TensorBoard(run.join("tensorboard"))]
-        extra = chosen.callbacks(config, has_validation=has_val, data=data)
+        extra = [c for c in chosen.callbacks(config, has_validation=has_val, data=data)
+                 if chief or not getattr(c, "chief_only", False)]
         # The learning-rate log reads the rate after the recipe's callbacks have set it.
         lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
         fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
@@ -263,18 +276,34 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
             _diverged(run, nan_guard, checkpoint if chief else None)
         if chief:
             chosen.write_artifacts(net, data, config, run.path)
+    split = chosen.evaluated_split(data)
+    if not chief:  # the chief evaluates and exports; the others wait until it has finished
+        multiworker.barrier(distribution)
+        return RunResult(run_dir=out, config=config, test={}, initial_epoch=initial_epoch,
+                         epochs=n_epochs, split=split, chief=False,
+                         report=[f"{split}: evaluated by the chief (worker 0)"])
     # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
     # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
     # moving statistics; the checkpoint holds their mean).
-    final = _final_model(net, checkpoint if chief else None)
-    split = chosen.evaluated_split(data)
-    test = chosen.evaluate(final, data, config, split=split, out=run.path if chief else None)
-    if chief:
-        if chosen.export_after_training:
-            _export(chosen.artifacts(final), run.join("saved_model"))
-        run.update_status(state="finished", test=test, test_split=split)
+    final = load_model(checkpoint.last_path)
+    test = chosen.evaluate(final, data, config, split=split, out=run.path)
+    if chosen.export_after_training:
+        _export(chosen.artifacts(final), run.join("saved_model"))
+    run.update_status(state="finished", test=test, test_split=split)
+    if multi:
+        multiworker.barrier(distribution)
     return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,
                      epochs=n_epochs, split=split, report=chosen.report(test, split))
+
+
+def _shared(config):
+    """The settings every worker of a multi-worker run must agree on: the configuration
+    without the paths of the data and initial weights (hosts may mount them elsewhere)."""
+    shared = {key: value for key, value in config.items()
+              if key not in ("data_dir", "data_files")}
+    if shared.get("init"):
+        shared["init"] = shared["init"][0]  # the format, not the path
+    return shared
 
 
 def _diverged(run, nan_guard, checkpoint):
@@ -289,16 +318,6 @@ def _diverged(run, nan_guard, checkpoint):
         run.update_status(state="diverged", nan_at=where)
     raise TrainingDiverged(f"Training diverged: the loss or weights became NaN/Inf at "
                            f"{where}; {kept}. Try a lower learning rate.")
-
-
-def _final_model(net, checkpoint):
-    """The chief's last checkpoint, loaded; on the other workers (which write no run
-    files) the trained model, saved to a scratch file and loaded the same way."""
-    if checkpoint is not None:
-        return load_model(checkpoint.last_path)
-    with tempfile.TemporaryDirectory(prefix="keras-zoo-final-") as scratch:
-        net.save(os.path.join(scratch, "final.keras"))
-        return load_model(os.path.join(scratch, "final.keras"))
 
 
 def _export(artifacts, base):

@@ -37,6 +37,9 @@ def add_parser(sub):
                    "comma-separated, the same on each (default: TF_CONFIG from the environment)")
     p.add_argument("--task-index", type=int, help="with --workers: this worker's index in "
                    "--workers (default 0, the chief)")
+    p.add_argument("--worker-timeout", type=float, default=None, metavar="SECONDS",
+                   help="with --strategy multiworker: how long the workers wait for each "
+                   "other to start (default 600)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="mixed_bfloat16 on CPU, mixed_float16 on GPU")
     p.add_argument("--jit-compile", action=argparse.BooleanOptionalAction, default=None,
@@ -44,7 +47,7 @@ def add_parser(sub):
                    "GPU, off on CPU and with a distribution strategy)")
     p.add_argument("--sync-bn", action="store_true",
                    help="batch normalisation statistics over all replicas (with --strategy "
-                   "mirrored or multiworker); classification recipes")
+                   "mirrored or multiworker); recipes whose models train batch normalisation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--validation-split", type=float,
                    help="training images held out for validation: a count (5000: the paper's "
@@ -123,6 +126,9 @@ def _recipe(args):
 def _set_tf_config(args):
     from keras_zoo.train import multiworker
 
+    if args.worker_timeout is not None and not args.worker_timeout > 0:
+        raise ValueError(f"Expected --worker-timeout > 0 seconds. Received: "
+                         f"{args.worker_timeout:g}")
     if args.workers is None:
         if args.task_index is not None:
             raise ValueError(f"Expected --task-index only with --workers (with TF_CONFIG, its "
@@ -151,13 +157,19 @@ def command(args):
             out=out, overwrite=args.overwrite, epochs=args.epochs, batch_size=args.batch_size,
             seed=args.seed, validation_split=split, strategy=args.strategy,
             mixed_precision=args.mixed_precision, jit_compile=args.jit_compile, tiny=args.tiny,
-            sync_bn=args.sync_bn, overrides=overrides(args))
+            sync_bn=args.sync_bn, overrides=overrides(args),
+            **({} if args.worker_timeout is None else {"worker_timeout": args.worker_timeout}))
     except KeyboardInterrupt:
         again = "the same command" if args.out else f"the same command with --out {out}"
         raise cli_errors.Interrupted(f"run {again} to resume the run in {out}") from None
     except run.TrainingDiverged as error:
         print(f"keras-zoo train: error: {cli_errors.one_line(error)}", file=sys.stderr)
         return cli_errors.FAILED
+    if not result.chief:
+        print("Run directory: written by the chief (worker 0) in its --out")
+        for line in result.report:
+            print(line)
+        return 0
     made = ["checkpoints/", "log.csv", "lr.csv", "tensorboard/"] + [
         f"{name}/" for name in ("saved_model/1", "predictions", f"evaluation/{result.split}")
         if os.path.isdir(os.path.join(result.run_dir, name))]

@@ -102,6 +102,25 @@ def tiny_coco(root, split="train"):
     return write_coco(root, tiny_document(), split)
 
 
+def mixed_sizes_document(count=8, seed=0):
+    """A COCO document of `count` images of several sizes, landscape and portrait, each with
+    one to three rectangles (polygons) of the three `CATEGORIES`."""
+    rng = np.random.default_rng(seed)
+    shapes = [(48, 64), (64, 48), (40, 72), (72, 40), (56, 64), (64, 56)]
+    images, annotations = [], []
+    for i in range(1, count + 1):
+        height, width = shapes[(i - 1) % len(shapes)]
+        images.append({"id": i, "file_name": f"{i:03d}.png", "height": height, "width": width})
+        for k in range(1 + (i % 3)):
+            w, h = (int(v) for v in rng.integers(8, 24, 2))
+            x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
+            annotations.append({"id": 100 * i + k, "image_id": i,
+                                "category_id": CATEGORIES[(i + k) % 3]["id"],
+                                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,
+                                "segmentation": rectangle_polygon(x, y, x + w, y + h)})
+    return {"images": images, "annotations": annotations, "categories": CATEGORIES}
+
+
 def classify_everything_as(model, index):
     """Makes a `MaskRCNN`'s box head classify every RoI as class `index` with confidence:
     an untrained model scores everything below its 0.05 threshold and detects nothing."""

@@ -1,13 +1,13 @@
 """Multi-worker training with MultiWorkerMirroredStrategy: 2 worker processes on
-127.0.0.1, each with its own run directory, end with the same weights, equal to one
-process on the same augmented global batches; after a worker is killed mid-epoch and
-both restart, they resume from the chief's backup at the same step and see the same
-augmented batches."""
+127.0.0.1, each with its own run directory, streaming the digits from PNG files (each
+worker reads only its rows of every global batch), end with the same weights, equal to
+one process on the same augmented global batches of in-memory arrays; after a worker is
+killed mid-epoch and both restart, they resume from the chief's backup at the same step
+and see the same augmented batches."""
 
 import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +17,8 @@ import pytest
 import tensorflow as tf
 
 from keras_zoo.train import multiworker
-from keras_zoo.train.datasets import Examples
+from keras_zoo.train.datasets import Examples, GlobalBatches, IndexedSource
+from keras_zoo.train.rendezvous import loopback_workers
 from tests.train import multiworker_worker as worker
 
 WORKER = os.path.abspath(worker.__file__)
@@ -32,30 +33,46 @@ WORKERS_ATOL = 1e-6
 
 
 def _free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ",".join(f"127.0.0.1:{p}" for p in ports)
+    return loopback_workers(n)
 
 
-def _start(out, workers, *extra):
-    """Both workers, each with its own run directory ``out/worker<i>``."""
+def _start(out, workers, images, *extra):
+    """Both workers, each with its own run directory ``out/worker<i>``, streaming `images`."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     env.pop("TF_CONFIG", None)
     return [subprocess.Popen([sys.executable, WORKER, str(out / f"worker{i}"), "--workers",
-                              workers,
-                              "--task-index", str(i), *map(str, extra)],
+                              workers, "--task-index", str(i), "--images", str(images),
+                              *map(str, extra)],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
             for i in range(2)]
 
 
+def communicate(procs, timeout):
+    """Each process's output once it exits; all are killed if one runs past `timeout`
+    seconds (a test never leaves a worker behind, blocked in an all-reduce)."""
+    deadline, outputs = time.monotonic() + timeout, []
+    try:
+        for p in procs:
+            outputs.append(p.communicate(timeout=max(1, deadline - time.monotonic()))[0].decode(
+                errors="replace"))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return outputs
+
+
 def _wait(procs, timeout=240):
-    for p in procs:
-        output = p.communicate(timeout=timeout)[0].decode(errors="replace")
+    for p, output in zip(procs, communicate(procs, timeout)):
         assert p.returncode == 0, output[-3000:]
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("digits")
+    worker.write_images(str(folder))
+    return folder
 
 
 def _weights(path):
@@ -92,9 +109,13 @@ def _crops(image, pad):
 
 
 def _batches(examples, epoch=1, *, replicas=1, first=0, local=1, skip=0):
-    arrays = multiworker._arrays(examples)
-    dataset = multiworker.worker_batches(examples, arrays, epoch, replicas=replicas,
-                                         first_replica=first, local_replicas=local, skip=skip)
+    """The batches pipeline `first // local` of `replicas` replicas reads in pass `epoch`
+    from its step `skip` on."""
+    context = tf.distribute.InputContext(num_input_pipelines=replicas // local,
+                                         input_pipeline_id=first // local,
+                                         num_replicas_in_sync=replicas)
+    steps = examples.steps_per_pass()
+    dataset = examples.dataset(context, epoch * steps + skip).take((steps - skip) * local)
     return [(np.asarray(a), np.asarray(b)) for a, b in dataset]
 
 
@@ -112,7 +133,7 @@ def test_global_batches_augment_each_image_of_the_whole_batch():
     for (pa, pb), (aa, ab) in zip(plain_batches, aug_batches):
         np.testing.assert_array_equal(ab, pb)  # augmenting keeps the batch order
     order = np.concatenate([b for _, b in plain_batches])
-    np.testing.assert_array_equal(order, multiworker.epoch_order(3, 1, 16))
+    np.testing.assert_array_equal(order, np.random.default_rng([3, 1]).permutation(16))
     draws = []
     for a, p in zip(np.concatenate([a for a, _ in aug_batches]),
                     np.concatenate([a for a, _ in plain_batches])):
@@ -154,25 +175,32 @@ def test_resumed_epoch_sees_the_same_augmented_batches():
     assert not np.array_equal(full[0][0], full[1][0])
 
 
-def test_epoch_orders_are_seeded_by_a_seed_sequence():
-    """``default_rng([seed, epoch])``: seed 0 / epoch 1 and seed 1 / epoch 0 are other
-    orders (``seed + epoch`` made them equal)."""
-    np.testing.assert_array_equal(multiworker.epoch_order(0, 1, 50),
-                                  np.random.default_rng([0, 1]).permutation(50))
-    assert not np.array_equal(multiworker.epoch_order(0, 1, 50), multiworker.epoch_order(1, 0, 50))
-    assert not np.array_equal(multiworker.epoch_order(0, 0, 50), multiworker.epoch_order(0, 1, 50))
+def test_pass_orders_are_seeded_by_a_seed_sequence():
+    """``default_rng([seed, pass])``: seed 0 / pass 1 and seed 1 / pass 0 are other
+    orders (``seed + pass`` made them equal)."""
+    def order(seed, pass_index):
+        return GlobalBatches(50, 1, seed=seed).order(pass_index).ravel()
+
+    np.testing.assert_array_equal(order(0, 1), np.random.default_rng([0, 1]).permutation(50))
+    assert not np.array_equal(order(0, 1), order(1, 0))
+    assert not np.array_equal(order(0, 0), order(0, 1))
 
 
-def test_a_dataset_source_gives_the_batches_of_its_arrays():
+def test_a_streamed_source_gives_the_batches_of_its_arrays():
+    """An `IndexedSource` (examples read one by one, here from a tensor) yields the same
+    batches as the arrays; a tf.data.Dataset, which cannot be read by index, is refused."""
     x, y = _distinct_images()
     arrays = Examples((x, y), batch_size=4, seed=2, augmentation="cifar", pad=1)
-    dataset = dataclasses.replace(arrays, source=tf.data.Dataset.from_tensor_slices((x, y)))
-    for (a, b), (c, d) in zip(_batches(arrays), _batches(dataset)):
-        np.testing.assert_array_equal(a, c)
-        np.testing.assert_array_equal(b, d)
-    unknown = dataset.source.filter(lambda image, label: True)
-    with pytest.raises(ValueError, match="known size"):
-        dataclasses.replace(arrays, source=unknown).count()
+    images, labels = tf.constant(x), tf.constant(y)
+    source = IndexedSource(len(x), lambda i: (tf.gather(images, i), tf.gather(labels, i)))
+    streamed = dataclasses.replace(arrays, source=source)
+    for shard in range(2):
+        for (a, b), (c, d) in zip(_batches(arrays, replicas=2, first=shard),
+                                  _batches(streamed, replicas=2, first=shard)):
+            np.testing.assert_array_equal(a, c)
+            np.testing.assert_array_equal(b, d)
+    with pytest.raises(ValueError, match="cannot be read by index"):
+        Examples(tf.data.Dataset.from_tensor_slices((x, y)), batch_size=4)
 
 
 def test_examples_reject_unknown_augmentation():
@@ -200,18 +228,20 @@ def _check(out, reference, resumed):
 
 
 @pytest.mark.large
-def test_two_workers_match_one_process(tmp_path, reference):
-    _wait(_start(tmp_path, _free_ports(2)))
+def test_two_streaming_workers_match_one_process(tmp_path, reference, images):
+    _wait(_start(tmp_path, _free_ports(2), images))
     _check(tmp_path, reference, resumed=False)
 
 
 @pytest.mark.large
-def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference):
-    procs = _start(tmp_path, _free_ports(2), "--backup-every", 2, "--sleep", 0.7)
+def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference, images):
+    procs = _start(tmp_path, _free_ports(2), images, "--backup-every", 2, "--sleep", 0.7)
     deadline = time.time() + 180
     index = tmp_path / "worker0" / "backup" / "ckpt-2.index"  # after step 4 of epoch 1's 6
     while not index.exists():
-        assert time.time() < deadline and all(p.poll() is None for p in procs), "no backup"
+        if time.time() > deadline or any(p.poll() is not None for p in procs):
+            outputs = communicate([p for p in procs if p.poll() is None] or procs, 1)
+            raise AssertionError(f"no backup: {[o[-2000:] for o in outputs]}")
         time.sleep(0.2)
     procs[1].send_signal(signal.SIGKILL)  # a worker dies mid-epoch ...
     procs[1].wait()
@@ -219,5 +249,5 @@ def test_killed_worker_resumes_from_the_chiefs_backup(tmp_path, reference):
     procs[0].wait()
     assert not (tmp_path / "worker0" / "steps-0.txt").exists()
     assert not (tmp_path / "worker1" / "backup").exists()  # only the chief backs up
-    _wait(_start(tmp_path, _free_ports(2)))
+    _wait(_start(tmp_path, _free_ports(2), images))
     _check(tmp_path, reference, resumed=True)  # restarted at the chief's backup (step >= 4)

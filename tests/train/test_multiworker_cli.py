@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.train.test_multiworker import _free_ports
+from tests.train.test_multiworker import _free_ports, communicate
 
 KERAS_ZOO = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
 
@@ -30,15 +30,15 @@ def _start_workers(tmp_path):
 @pytest.mark.large
 def test_cli_multiworker_quickstart(tmp_path):
     procs = _start_workers(tmp_path)
-    tests = []
-    for p in procs:
-        output = p.communicate(timeout=400)[0].decode(errors="replace")
+    outputs = communicate(procs, 400)
+    for p, output in zip(procs, outputs):
         assert p.returncode == 0, output[-3000:]
-        tests.append(dict(re.findall(r"^test (\w+): ([0-9.]+)$", output, re.M)))
-    # Both workers evaluate the same final weights on the same test images: the same
-    # accuracy (a count) and loss (printed to 4 decimals; float32 round-off is ~1e-7).
-    assert set(tests[0]) == {"accuracy", "loss"} and tests[0]["accuracy"] == tests[1]["accuracy"]
-    assert abs(float(tests[0]["loss"]) - float(tests[1]["loss"])) <= 1e-4
+    # The chief evaluates the final weights and prints the test metrics; the other worker
+    # says who did (it waited for the chief to finish before it exited).
+    assert set(dict(re.findall(r"^test (\w+): ([0-9.]+)$", outputs[0], re.M))) == {
+        "accuracy", "loss"}
+    assert "test: evaluated by the chief (worker 0)" in outputs[1]
+    assert "Run directory: written by the chief (worker 0)" in outputs[1]
     chief = tmp_path / "worker0"
     assert (chief / "saved_model" / "1" / "saved_model.pb").is_file()
     assert json.loads((chief / "status.json").read_text())["state"] == "finished"
@@ -64,7 +64,7 @@ def test_a_refused_out_stops_every_worker(tmp_path):
     (chief / "status.json").write_text(json.dumps({"state": "finished", "keras_zoo_run": 1}))
     (chief / "config.json").write_text("{}")
     procs = _start_workers(tmp_path)
-    outputs = [p.communicate(timeout=300)[0].decode(errors="replace") for p in procs]
+    outputs = communicate(procs, 300)
     assert [p.returncode for p in procs] == [2, 2], [o[-2000:] for o in outputs]
     assert "holds a run with other settings" in outputs[0]
     assert "Expected the chief (worker 0) to accept --out" in outputs[1]

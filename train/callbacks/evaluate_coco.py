@@ -27,7 +27,12 @@ class EvaluateCoco(keras.callbacks.Callback):
         batch_size: images per prediction batch.
         max_images: evaluate the first `max_images` images only (None: all).
         log: called with the line (None: silent).
+
+    Multi-worker runs call it on the chief only (``chief_only``): its numbers go to the
+    chief's logs and ``log.csv``.
     """
+
+    chief_only = True  # multi-worker training: the chief evaluates, the others train on
 
     def __init__(self, split, categories, *, every=1, batch_size=8, max_images=None, log=print):
         super().__init__()

@@ -31,7 +31,8 @@ from .coco import CocoImage, CocoSplit
 from .coco_categories import CocoCategories
 from .coco_dataset import CocoDataset
 from .digits import load_digits
-from .examples import Examples
+from .examples import Examples, IndexedSource
+from .global_batches import GlobalBatches
 from .image_dataset import AUGMENTATIONS, ImageDataset, split_validation
 from .image_files import ImageFiles
 from .inputs import Inputs
@@ -48,9 +49,9 @@ STREAMED_NAMES = ("images",)  # image folders and TFRecords: `StreamedImageDatas
 NAMES = IMAGE_NAMES + COCO_NAMES + STREAMED_NAMES
 
 __all__ = ["AUGMENTATIONS", "COCO_NAMES", "IMAGE_NAMES", "NAMES", "STREAMED_NAMES",
-           "CocoCategories", "CocoDataset", "CocoImage", "CocoSplit", "Examples", "ImageDataset",
-           "ImageFiles", "Inputs", "RestrictedUnpickler", "SkippedImages",
-           "StreamedImageDataset", "TFRecordFiles", "augment", "coco_pipeline",
+           "CocoCategories", "CocoDataset", "CocoImage", "CocoSplit", "Examples", "GlobalBatches",
+           "ImageDataset", "ImageFiles", "IndexedSource", "Inputs", "RestrictedUnpickler",
+           "SkippedImages", "StreamedImageDataset", "TFRecordFiles", "augment", "coco_pipeline",
            "digits_instances", "image_augment", "image_pipeline", "known_size", "load",
            "make_pipeline", "parse_idx", "split_validation", "BinarizedImages", "binarize",
            "load_binarized", "make_binarized_pipeline"]

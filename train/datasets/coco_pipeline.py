@@ -88,7 +88,7 @@ class _Warnings:
 PLACEHOLDER_SIDE = 32  # an evaluation image that fails to decode: blank, no objects
 
 
-def _decoded(what, images, mask_size, *, placeholder):
+def decoded(what, images, mask_size, *, placeholder):
     """A map function: index -> the example's tensors, the image's orientation (portrait,
     from its JSON size) and an ``ok`` flag. An image that fails to decode is warned
     about once; with `placeholder` it becomes a blank image without objects (so that a
@@ -120,7 +120,7 @@ def _decoded(what, images, mask_size, *, placeholder):
     return decode
 
 
-def _resize_and_flip(min_size, max_size, flip, seed):
+def resize_and_flip(min_size, max_size, flip, seed):
     """A map function: the example resized by the policy (and flipped when `flip`):
     ``(pixels, new (height, width), portrait, boxes, classes, masks)``."""
     def apply(example, random):
@@ -226,13 +226,13 @@ def training_pipeline(split, *, batch_size, training, min_size, max_size, mask_s
     if training:
         indices = indices.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
         indices = indices.repeat()
-    dataset = indices.map(_decoded(split.name, images, mask_size, placeholder=not training),
+    dataset = indices.map(decoded(split.name, images, mask_size, placeholder=not training),
                           num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if training:
         dataset = dataset.filter(_decoded_ok)
     randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
     dataset = tf.data.Dataset.zip((dataset, randoms)).map(
-        _resize_and_flip(min_size, max_size, flip and training, seed),
+        resize_and_flip(min_size, max_size, flip and training, seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     portrait = None if training else [image.height > image.width for image in images]
     dataset = _batched(dataset, batch_size, drop_remainder=training, portrait=portrait)

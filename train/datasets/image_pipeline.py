@@ -30,7 +30,7 @@ Each element is processed in a one-element dataset whose errors
 Multi-worker sharding: ``num_pipelines`` and ``pipeline_index`` (a
 `tf.distribute.InputContext`'s ``num_input_pipelines`` and
 ``input_pipeline_id``) make each pipeline read only its share of the files
-(`input_fn` builds the function `distribute_datasets_from_function` takes).
+(`Shards` gives each pipeline of ``distribute_datasets_from_function`` its share).
 """
 
 import functools
@@ -145,7 +145,7 @@ def _finish(dataset):
 
 def training_pipeline(split, *, batch_size, num_classes, skipped, augmentation="scale",
                       crop_size=224, scale_range=(256, 480), lighting=0.0, flip=True, seed=0,
-                      num_pipelines=1, pipeline_index=0):
+                      num_pipelines=1, pipeline_index=0, skip=0):
     """Endless shuffled, augmented batches of `split` for `model.fit`.
 
     Args:
@@ -164,6 +164,7 @@ def training_pipeline(split, *, batch_size, num_classes, skipped, augmentation="
         flip: random horizontal flips.
         seed: the shuffle and every draw follow from it.
         num_pipelines, pipeline_index: this pipeline's share of the files (sharding).
+        skip: elements of the stream to pass over before reading any (a resumed run).
 
     Returns:
         `tf.data.Dataset` of ``(images uint8 [B, crop, crop, 3], labels int32 [B])``.
@@ -195,7 +196,7 @@ def training_pipeline(split, *, batch_size, num_classes, skipped, augmentation="
     examples = split.examples(seed=seed, num_pipelines=num_pipelines,
                               pipeline_index=pipeline_index)
     randoms = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
-    dataset = tf.data.Dataset.zip((examples, randoms)).map(
+    dataset = tf.data.Dataset.zip((examples, randoms)).skip(skip).map(
         lambda example, random: (*example, random))
     dataset = _without_skipped(_parallel(dataset, load, placeholder), split, skipped)
     return _finish(dataset.batch(batch_size, drop_remainder=True))
@@ -270,15 +271,42 @@ def check_decodable(split, *, num_classes, sample=16):
                          f"{examples.get(split.name)}")
 
 
-def input_fn(split, *, global_batch_size, **options):
-    """A function of a `tf.distribute.InputContext` that returns this input pipeline's
-    `training_pipeline` (its shard of the files, its per-replica batch), for
-    ``strategy.distribute_datasets_from_function``; `options` as for
-    `training_pipeline`."""
-    def make(context):
-        return training_pipeline(
-            split, batch_size=context.get_per_replica_batch_size(global_batch_size),
-            num_pipelines=context.num_input_pipelines,
-            pipeline_index=context.input_pipeline_id, **options)
+class Shards:
+    """A split's `training_pipeline` sharded for distributed training
+    (`keras_zoo.train.multiworker.fit_distributed`): each input pipeline reads every
+    N-th file (or TFRecord shard) and forms per-replica batches of the global batch.
 
-    return make
+    Each pipeline's stream follows from the seed, so a run resumed at global step ``s``
+    skips the ``s * local replicas * B`` elements its pipeline had read before decoding
+    anything (file names and draws only). Images that failed to decode before ``s`` are
+    not counted there: a resumed run then sees again as many images as had failed.
+
+    Args:
+        split: an `ImageFiles` or `TFRecordFiles`.
+        global_batch_size: the global batch size.
+        **options: `training_pipeline`'s other arguments (``num_classes``, ``skipped``,
+            the augmentation, ``seed``).
+    """
+
+    def __init__(self, split, *, global_batch_size, **options):
+        self.split, self.options = split, options
+        self.batch_size = positive_int("global_batch_size", global_batch_size)
+
+    def steps_per_pass(self):
+        """Global batches per pass over the split."""
+        return max(1, self.split.num_examples // self.batch_size)
+
+    def dataset(self, context=None, start_step=0):
+        """This input pipeline's per-replica batches from global step `start_step` on."""
+        from .examples import pipeline_replicas
+
+        replicas, _, local = pipeline_replicas(context)
+        if self.batch_size % replicas:
+            raise ValueError(f"Expected a global batch size divisible by the {replicas} "
+                             f"replicas. Received: global_batch_size={self.batch_size}")
+        per_replica = self.batch_size // replicas
+        pipelines = 1 if context is None else context.num_input_pipelines
+        index = 0 if context is None else context.input_pipeline_id
+        return training_pipeline(self.split, batch_size=per_replica, num_pipelines=pipelines,
+                                 pipeline_index=index, skip=int(start_step) * local * per_replica,
+                                 **self.options)

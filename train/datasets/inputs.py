@@ -21,9 +21,11 @@ class Inputs:
             Required when that is unknown or infinite (a streaming dataset):
             Keras then draws `steps_per_epoch` batches per epoch from one
             iterator, so `train` should repeat.
-        examples: the single training examples for multi-worker training
-            (`multiworker.fit_distributed`), or None when the recipe has none
-            (``--strategy multiworker`` is then refused).
+        examples: what multi-worker training (`multiworker.fit_distributed`) reads:
+            `Examples` (in-memory arrays or an `IndexedSource`), or any object with
+            ``batch_size`` (global) and ``dataset(context, start_step)`` (each input
+            pipeline's per-replica batches from a global step on: `coco_examples.CocoExamples`,
+            `image_pipeline.Shards`); None: ``--strategy multiworker`` is refused.
     """
 
     train: tf.data.Dataset
@@ -41,6 +43,13 @@ class Inputs:
             raise ValueError("Expected steps_per_epoch for a training dataset of unknown or "
                              "infinite size. Received: steps_per_epoch=None")
         return count
+
+    def distributed_updates_per_epoch(self):
+        """The updates per epoch of multi-worker training: `steps_per_epoch`, else one pass
+        over `examples` (whole global batches)."""
+        if self.steps_per_epoch is not None:
+            return int(self.steps_per_epoch)
+        return self.examples.steps_per_pass()
 
     @classmethod
     def from_arrays(cls, x, y, *, batch_size, seed=0, augmentation="none", validation=None,

@@ -38,7 +38,7 @@ import numpy as np
 
 from keras_zoo.train.atomic_files import atomic_path
 from keras_zoo.train.callbacks import TemperatureAnnealing
-from keras_zoo.train.datasets import Inputs, binarized
+from keras_zoo.train.datasets import Examples, Inputs, binarized
 
 from .artifact import Artifact
 from .recipe import Recipe
@@ -99,8 +99,9 @@ class ConcreteVAERecipe(Recipe):
                                      config["anneal_rate"], config["anneal_every"])]
 
     def make_datasets(self, data, config):
-        """`Inputs` of binarised images (train, validation or None, test); no `examples`:
-        multi-worker training is for the classifiers."""
+        """`Inputs` of binarised images (train, validation or None, test), and the training
+        images as `Examples` for multi-worker training (fixed or thresholded binarisation:
+        a dynamic one draws new pixels every epoch, which `Examples` does not)."""
         x_train, x_val, x_test = _binary(data, config)
         dynamic = _binarization(data, config) == "dynamic"
         common = dict(batch_size=config["batch_size"], dynamic=dynamic, seed=config["seed"])
@@ -108,7 +109,9 @@ class ConcreteVAERecipe(Recipe):
             train=binarized.make_binarized_pipeline(x_train, training=True, **common),
             validation=None if x_val is None else binarized.make_binarized_pipeline(
                 x_val, training=False, **common),
-            test=binarized.make_binarized_pipeline(x_test, training=False, **common))
+            test=binarized.make_binarized_pipeline(x_test, training=False, **common),
+            examples=None if dynamic else Examples(
+                (np.asarray(x_train, np.float32),), config["batch_size"], seed=config["seed"]))
 
     def write_artifacts(self, model, data, config, out, *, rows=10):
         """``samples.png`` in `out`: a row of (up to ``2 * rows``) test images, a row of their

@@ -53,6 +53,7 @@ from keras_zoo.train.datasets import (
     coco_pipeline,
     digits_instances,
 )
+from keras_zoo.train.datasets.coco_examples import CocoExamples
 from keras_zoo.train.evaluation import CocoEvaluation, coco_report, coco_results
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.predictions import write_predictions
@@ -157,7 +158,8 @@ class MaskRCNNRecipe(Recipe):
                 "skip_empty": config["skip_empty"]}
 
     def make_datasets(self, data, config):
-        """Streaming batches of the train split (repeated) and of the val split (loss)."""
+        """Streaming batches of the train split (repeated) and of the val split (loss); for
+        multi-worker training, the train split's global batches (`CocoExamples`)."""
         train = data.split("train", training=True)
         options = self._pipeline_options(config)
         validation = None
@@ -171,7 +173,9 @@ class MaskRCNNRecipe(Recipe):
                                                   **options),
             validation=validation,
             steps_per_epoch=self.steps_per_epoch(
-                config, len(train.training_images(config["skip_empty"]))))
+                config, len(train.training_images(config["skip_empty"]))),
+            examples=CocoExamples(train, batch_size=config["batch_size"], flip=config["flip"],
+                                  **options))
 
     def build_model(self, builder, data, config):
         """`MaskRCNN` for the dataset's categories, from scratch or from torchvision; RoI

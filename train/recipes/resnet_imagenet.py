@@ -137,18 +137,21 @@ class ResNetImageNet(Recipe):
             resize_size=config["resize_size"], **self._options(data, config))
 
     def make_datasets(self, data, config):
-        """Streamed, augmented training batches (endless) and val's central crops."""
+        """Streamed, augmented training batches (endless) and val's central crops; for
+        multi-worker training, the training files sharded over the workers (`Shards`)."""
         train = data.split("train")
         image_pipeline.check_decodable(train, num_classes=data.num_classes)
-        common_options = self._options(data, config)
+        options = {**self._options(data, config), "augmentation": config["augmentation"],
+                   "scale_range": config["scale_range"], "lighting": config["lighting"],
+                   "flip": config["flip"], "seed": config["seed"]}
         return Inputs(
-            train=image_pipeline.training_pipeline(
-                train, batch_size=config["batch_size"], augmentation=config["augmentation"],
-                scale_range=config["scale_range"], lighting=config["lighting"],
-                flip=config["flip"], seed=config["seed"], **common_options),
+            train=image_pipeline.training_pipeline(train, batch_size=config["batch_size"],
+                                                   **options),
             validation=self.evaluation_pipeline(data, config, "val") if data.has("val")
             else None,
-            steps_per_epoch=self.steps_per_epoch(config, train.num_examples))
+            steps_per_epoch=self.steps_per_epoch(config, train.num_examples),
+            examples=image_pipeline.Shards(train, global_batch_size=config["batch_size"],
+                                           **options))
 
     def build_model(self, builder, data, config):
         """The registry's ResNet for the data's classes and crops, from `config["init"]`'s

@@ -23,11 +23,16 @@ def unpack_inputs(inputs):
     return tf.convert_to_tensor(inputs), None
 
 
-def preprocess(model, inputs):
+def preprocess(model, inputs, *, keep_padding=False):
     """Normalise (``model.normalization``), resize (``model.min_size`` /
     ``model.max_size``, Mask R-CNN Sec. 3.1), pad to a multiple of 32:
     ``(images [B, H', W', 3] float32, input_sizes [B, 2], resized_sizes [B, 2])``
-    (int32 ``(height, width)``)."""
+    (int32 ``(height, width)``).
+
+    With `keep_padding` (training), a padded batch whose images are all at their
+    resized size already keeps its padded height and width when they exceed the
+    images': a replica's share of a global batch, padded by the input pipeline to the
+    whole batch's size, then sees the canvas (and the anchors) one process sees."""
     images, image_sizes = unpack_inputs(inputs)
     if images.shape.rank != 4 or images.shape[-1] != 3:
         raise ValueError("Expected images of shape [B, H, W, 3]. "
@@ -37,7 +42,12 @@ def preprocess(model, inputs):
     if image_sizes is not None:
         input_sizes = tf.cast(image_sizes, tf.int32)
         new_sizes = ops.images.resized_sizes(input_sizes, model.min_size, model.max_size)
-        return ops.images.resize_each(x, input_sizes, new_sizes), input_sizes, new_sizes
+        canvas = None
+        if keep_padding:
+            resized = tf.reduce_all(tf.equal(new_sizes, input_sizes))
+            canvas = tf.where(resized, tf.shape(images)[1:3], tf.zeros([2], tf.int32))
+        return (ops.images.resize_each(x, input_sizes, new_sizes, min_canvas=canvas),
+                input_sizes, new_sizes)
     height, width = hw(images)
     if isinstance(height, int) and isinstance(width, int):  # static: python ints
         new = ops.images.resized_size(height, width, model.min_size, model.max_size)

@@ -411,7 +411,7 @@ class FasterRCNN(PresetMixin, LossTermsModel):
 
     def loss_terms(self, x, y=None, training=True):
         """The loss terms of a batch, each a float32 scalar (see the class docstring)."""
-        images, input_sizes, sizes = preprocess(self, x)
+        images, input_sizes, sizes = preprocess(self, x, keep_padding=True)
         gt = self._ground_truth(y, input_sizes, sizes)
         pyramid = self.backbone(tf.cast(images, self.compute_dtype), training=training)
         objectness, deltas, anchors = self._rpn(pyramid, hw(images))
