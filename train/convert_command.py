@@ -20,12 +20,15 @@ on a probe image next to the converted model; only when both agree (detections m
 at box IoU >= 0.98 with scores within 1e-4, `export.detections.match_detections`;
 classifier outputs within 1e-5 of their range: the same weights and graph, so only
 float32 reassociation differs) is it renamed into place. An existing ``--out`` is refused
-without ``--overwrite``.
+without ``--overwrite``. Two converts into one ``--out`` at once: the second is refused
+(`directory_lock.lock_target`: the lock file ``.<name>.keras-zoo.lock`` beside ``--out``).
 """
 
 import hashlib
 import os
 import sys
+
+from keras_zoo.train.directory_lock import lock_target
 
 KINDS = ("torchvision", "keras-applications")
 PROBE_SIZE = (240, 320)  # detectors check at this size (min_size / max_size set to it)
@@ -157,6 +160,7 @@ def convert(kind, path, out, *, num_classes=None, overwrite=False):
     metadata["weights"] = _provenance(kind, path, architecture, fresh)
     cls = type(model)
     verified = []
+    lock_target(out, what="--out")  # save_preset checks `out` again under the lock
     save_preset(model, out, metadata=metadata, overwrite=overwrite,
                 check=lambda tmp: verified.append(check(model, cls, tmp)))
     size = os.path.getsize(os.path.join(out, "model.weights.h5")) / 2**20

@@ -1,13 +1,14 @@
 """`lock_directory`: one process at a time in a directory keras_zoo writes into.
 
 Every directory a keras-zoo command writes into (a run, a search, an export's
-``saved_model/``, ``predict --out``, ``convert --out``) is locked with an OS lock
-(`fcntl.flock`, exclusive) on its file ``.keras-zoo.lock`` for the life of the
-process, before anything in it is read or written. A second process gets one line
-naming the directory and the process that holds it (PID, host, start time, command)
-and writes nothing. The OS drops the lock when the holder ends, however it ends (a
-kill -9 included), so a lock is never stale: the file may stay behind, locked by no
-one, and the next command takes it.
+``saved_model/``, ``predict --out``) is locked with an OS lock (`fcntl.flock`,
+exclusive) on its file ``.keras-zoo.lock`` for the life of the process, before
+anything in it is read or written; a directory renamed into place whole (``convert
+--out``) is locked by the file ``.<name>.keras-zoo.lock`` beside it (`lock_target`).
+A second process gets one line naming the directory and the process that holds it
+(PID, host, start time, command) and writes nothing. The OS drops the lock when the
+holder ends, however it ends (a kill -9 included), so a lock is never stale: the file
+may stay behind, locked by no one, and the next command takes it.
 """
 
 import contextlib
@@ -45,18 +46,22 @@ def lock_directory(directory, *, what="the directory"):
         DirectoryInUse: another process holds the lock.
     """
     directory = os.path.abspath(os.fspath(directory))
+    _lock(directory, LOCK_NAME, what=what, shown=directory)
+
+
+def _lock(directory, name, *, what, shown):
     os.makedirs(directory, exist_ok=True)
-    key = os.path.realpath(directory)
+    key = os.path.join(os.path.realpath(directory), name)
     if key in _HELD:
         return
-    handle = open(os.path.join(directory, LOCK_NAME), "a+", encoding="utf-8")
+    handle = open(os.path.join(directory, name), "a+", encoding="utf-8")
     try:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = _holder(handle.read())
         handle.close()
-        raise DirectoryInUse(f"Expected {what} {directory!r} to be free. Received: it is in use "
+        raise DirectoryInUse(f"Expected {what} {shown!r} to be free. Received: it is in use "
                              f"by {holder}; wait for that process to end, or choose "
                              "another directory") from None
     handle.seek(0)
@@ -69,15 +74,31 @@ def lock_directory(directory, *, what="the directory"):
     _HELD[key] = handle
 
 
+def lock_target(path, *, what="the target"):
+    """Locks `path`, a directory written elsewhere and renamed into place whole (``convert
+    --out``): the lock is the file ``.<name>.keras-zoo.lock`` beside it, which the rename
+    leaves alone.
+
+    Raises:
+        DirectoryInUse: another process is writing `path`.
+    """
+    path = os.path.abspath(os.fspath(path))
+    parent, name = os.path.split(path)
+    _lock(parent, f".{name}{LOCK_NAME}", what=what, shown=path)
+
+
 def unlock_directory(directory):
-    """Releases this process's lock on `directory` (if it holds one)."""
-    handle = _HELD.pop(os.path.realpath(os.path.abspath(os.fspath(directory))), None)
-    if handle is not None:
-        with contextlib.suppress(OSError):
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()
+    """Releases this process's lock on `directory`; returns whether it held one."""
+    key = os.path.join(os.path.realpath(os.path.abspath(os.fspath(directory))), LOCK_NAME)
+    handle = _HELD.pop(key, None)
+    if handle is None:
+        return False
+    with contextlib.suppress(OSError):
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle.close()
+    return True
 
 
 def is_lock_file(name):
-    """Whether a directory entry is the lock file (not a file of the user's or a run's)."""
-    return name == LOCK_NAME
+    """Whether a directory entry is a lock file (not a file of the user's or a run's)."""
+    return name.endswith(LOCK_NAME)

@@ -19,6 +19,9 @@ Run directory (default ``./runs/<model>-<YYYYmmdd-HHMMSS>``)::
     tensorboard/          TensorBoard event files
     saved_model/1/        SavedModel of the final model (TF Serving layout)
 
+The process holds an exclusive lock on the directory (``.keras-zoo.lock``,
+`directory_lock`) from before it reads it until it ends: a second ``train`` with the
+same `out` is refused with one line naming the holder and writes nothing.
 An existing directory is resumed when it holds an unfinished keras-zoo run
 of the same configuration (with or without ``overwrite``: the same command
 continues after a crash or Ctrl-C), replaced with ``overwrite=True`` only
@@ -42,10 +45,11 @@ import keras_zoo.models  # noqa: F401  (registers the layers and models for load
 from keras_zoo.train import callbacks as zoo_callbacks
 from keras_zoo.train import datasets, fit, model_source, multiworker, recipes, registry, strategies
 from keras_zoo.train.atomic_files import read_json
+from keras_zoo.train.directory_lock import unlock_directory
 from keras_zoo.train.recipes import common
 from keras_zoo.train.run_dir import (
     RunDirectory,
-    check_run_dir,
+    claim_run_dir,
     default_run_dir,
     load_model,
 )
@@ -158,15 +162,16 @@ def _resume_epoch(run, inputs, distribution):
 
 
 def _decide(out, config, overwrite, distribution, epoch_of):
-    """`check_run_dir`'s action and the epoch to resume at. Under multi-worker training
-    only the chief looks at `out`; its answer (or its refusal) reaches every worker."""
+    """`claim_run_dir`'s action (under this process's lock of `out`) and the epoch to
+    resume at. Under multi-worker training only the chief locks and looks at `out` (the
+    others write no run files); its answer (or its refusal) reaches every worker."""
     if not multiworker.is_multiworker(distribution):
-        action = check_run_dir(out, config, overwrite=overwrite)
+        action = claim_run_dir(out, config, overwrite=overwrite)
         return action, epoch_of() if action == "resume" else 0
     error, code, epoch = None, 0, 0
     if multiworker.is_chief(distribution):
         try:
-            action = check_run_dir(out, config, overwrite=overwrite)
+            action = claim_run_dir(out, config, overwrite=overwrite)
             code, epoch = _ACTIONS.index(action), epoch_of() if action == "resume" else 0
         except ValueError as refused:
             error, code = refused, -1
@@ -243,57 +248,60 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
     steps_per_epoch = (inputs.distributed_updates_per_epoch() if multi
                        else inputs.updates_per_epoch())
     n_epochs = config["epochs"] or common.epochs_for(config["steps"], steps_per_epoch)
-    action, initial_epoch = _decide(out, config, overwrite, distribution,
-                                    lambda: _resume_epoch(run, inputs, distribution))
-    status = {"state": "running", "epochs": n_epochs, "strategy": strategy,
-              "jit_compile": jit_compile}
-    if chief:
-        run.create(config, action, status)
-        if action == "resume":
-            log(f"Resuming {out} at epoch {initial_epoch + 1} of {n_epochs}")
-
-    with strategies.dtype_policy(strategies.precision_policy(config["mixed_precision"])):
-        with distribution.scope():
-            net = chosen.build_model(entry.builder, data, config)
-            chosen.compile_model(net, config, steps_per_epoch=steps_per_epoch,
-                                 jit_compile="auto" if jit_compile is None else jit_compile)
-        has_val = inputs.validation is not None
-        nan_guard = zoo_callbacks.TerminateOnNaN()
-        checkpoint = zoo_callbacks.Checkpoint(run.join("checkpoints"),
-                                              monitor="val_loss" if has_val else "loss")
-        run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
-                     keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
-                     keras.callbacks.TensorBoard(run.join("tensorboard"))]
-        extra = [c for c in chosen.callbacks(config, has_validation=has_val, data=data)
-                 if chief or not getattr(c, "chief_only", False)]
-        # The learning-rate log reads the rate after the recipe's callbacks have set it.
-        lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
-        fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
-                      callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
-                                 *callbacks],
-                      verbose=_verbose(verbose))
-        if nan_guard.nan_at is not None:
-            _diverged(run, nan_guard, checkpoint if chief else None)
+    try:
+        action, initial_epoch = _decide(out, config, overwrite, distribution,
+                                        lambda: _resume_epoch(run, inputs, distribution))
+        status = {"state": "running", "epochs": n_epochs, "strategy": strategy,
+                  "jit_compile": jit_compile}
         if chief:
-            chosen.write_artifacts(net, data, config, run.path)
-    split = chosen.evaluated_split(data)
-    if not chief:  # the chief evaluates and exports; the others wait until it has finished
-        multiworker.barrier(distribution)
-        return RunResult(run_dir=out, config=config, test={}, initial_epoch=initial_epoch,
-                         epochs=n_epochs, split=split, chief=False,
-                         report=[f"{split}: evaluated by the chief (worker 0)"])
-    # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
-    # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
-    # moving statistics; the checkpoint holds their mean).
-    final = load_model(checkpoint.last_path)
-    test = chosen.evaluate(final, data, config, split=split, out=run.path)
-    if chosen.export_after_training:
-        _export(chosen.artifacts(final), run.join("saved_model"))
-    run.update_status(state="finished", test=test, test_split=split)
-    if multi:
-        multiworker.barrier(distribution)
-    return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,
-                     epochs=n_epochs, split=split, report=chosen.report(test, split))
+            run.create(config, action, status)
+            if action == "resume":
+                log(f"Resuming {out} at epoch {initial_epoch + 1} of {n_epochs}")
+
+        with strategies.dtype_policy(strategies.precision_policy(config["mixed_precision"])):
+            with distribution.scope():
+                net = chosen.build_model(entry.builder, data, config)
+                chosen.compile_model(net, config, steps_per_epoch=steps_per_epoch,
+                                     jit_compile="auto" if jit_compile is None else jit_compile)
+            has_val = inputs.validation is not None
+            nan_guard = zoo_callbacks.TerminateOnNaN()
+            checkpoint = zoo_callbacks.Checkpoint(run.join("checkpoints"),
+                                                  monitor="val_loss" if has_val else "loss")
+            run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
+                         keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
+                         keras.callbacks.TensorBoard(run.join("tensorboard"))]
+            extra = [c for c in chosen.callbacks(config, has_validation=has_val, data=data)
+                     if chief or not getattr(c, "chief_only", False)]
+            # The learning-rate log reads the rate after the recipe's callbacks have set it.
+            lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
+            fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
+                          callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
+                                     *callbacks],
+                          verbose=_verbose(verbose))
+            if nan_guard.nan_at is not None:
+                _diverged(run, nan_guard, checkpoint if chief else None)
+            if chief:
+                chosen.write_artifacts(net, data, config, run.path)
+        split = chosen.evaluated_split(data)
+        if not chief:  # the chief evaluates and exports; the others wait until it has finished
+            multiworker.barrier(distribution)
+            return RunResult(run_dir=out, config=config, test={}, initial_epoch=initial_epoch,
+                             epochs=n_epochs, split=split, chief=False,
+                             report=[f"{split}: evaluated by the chief (worker 0)"])
+        # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
+        # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
+        # moving statistics; the checkpoint holds their mean).
+        final = load_model(checkpoint.last_path)
+        test = chosen.evaluate(final, data, config, split=split, out=run.path)
+        if chosen.export_after_training:
+            _export(chosen.artifacts(final), run.join("saved_model"))
+        run.update_status(state="finished", test=test, test_split=split)
+        if multi:
+            multiworker.barrier(distribution)
+        return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,
+                         epochs=n_epochs, split=split, report=chosen.report(test, split))
+    finally:
+        unlock_directory(out)  # held for the life of the run
 
 
 def _shared(config):

@@ -25,6 +25,7 @@ import keras
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import optimizers, recipes, schedules  # noqa: F401  (L2SGD, StepSchedule)
 from keras_zoo.train.atomic_files import read_json, write_json_atomic
+from keras_zoo.train.directory_lock import is_lock_file, lock_directory, unlock_directory
 
 MARKER = "keras_zoo_run"
 FORMAT = 1  # the run-directory format version, stored under MARKER
@@ -54,6 +55,16 @@ def _read_status(out):
                      fix=f"move {out!r} away or choose another --out")
 
 
+def claim_run_dir(out, config, *, overwrite=False):
+    """`check_run_dir`'s decision, taken again once this process holds the lock of `out`
+    (`directory_lock`; the directory is created): a folder that is not a keras-zoo run is
+    refused before, so it stays untouched, and a run another process works in is refused
+    with `directory_lock.DirectoryInUse` (nothing is written then)."""
+    check_run_dir(out, config, overwrite=overwrite)
+    lock_directory(out, what="the run directory")
+    return check_run_dir(out, config, overwrite=overwrite)
+
+
 def check_run_dir(out, config, *, overwrite=False):
     """Decides what to do with `out`: returns "new", "resume" or "overwrite".
 
@@ -71,7 +82,7 @@ def check_run_dir(out, config, *, overwrite=False):
         return "new"
     if not os.path.isdir(out):
         raise ValueError(f"Expected --out to be a directory. Received: out={out!r} is a file")
-    if not os.listdir(out):
+    if not [name for name in os.listdir(out) if not is_lock_file(name)]:
         return "new"
     status = _read_status(out) if os.path.exists(os.path.join(out, "status.json")) else {}
     if status.get(MARKER) != FORMAT:
@@ -131,7 +142,10 @@ class RunDirectory:
             self.replaced = _read_status(self.path).get("replaced")
         elif action == "overwrite":
             self.replaced = _unused(f"{self.path}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+            locked = unlock_directory(self.path)  # its lock file moves with the old run
             os.rename(self.path, self.replaced)
+            if locked:
+                lock_directory(self.path, what="the run directory")
         os.makedirs(self.path, exist_ok=True)
         self.write_status(**status, replaced=self.replaced)
         write_json_atomic(config, self.join("config.json"))

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from keras_zoo.train import directory_lock
-from tests.train.run_helpers import cli_stderr_lines, keras_zoo
+from tests.train.run_helpers import TINY_TRAIN, cli_stderr_lines, keras_zoo, write_tiny_mnist
 
 pytestmark = pytest.mark.no_keras_state
 
@@ -68,3 +68,18 @@ def test_a_second_search_in_one_directory_is_refused(holder, tmp_path):
     assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
     assert f"in use by process {process.pid}" in lines[0], lines
     assert sorted(os.listdir(directory)) == [directory_lock.LOCK_NAME]
+
+
+@pytest.mark.large
+def test_a_second_train_in_one_run_directory_is_refused(holder, tmp_path):
+    """The issue's case: `keras-zoo train ... --out ct` while another process trains there
+    exits 2 with one line and writes nothing (before: both ran, every log row twice)."""
+    directory, process = holder
+    mnist = write_tiny_mnist(tmp_path / "mnist")
+    result = keras_zoo(*TINY_TRAIN, "--data-dir", mnist, "--out", directory, cwd=tmp_path)
+    lines = cli_stderr_lines(result.stderr)
+    assert result.returncode == 2 and len(lines) == 1, result.stderr[-2000:]
+    assert f"Expected the run directory {str(directory)!r} to be free" in lines[0], lines
+    assert f"in use by process {process.pid}" in lines[0], lines
+    assert sorted(os.listdir(directory)) == [directory_lock.LOCK_NAME]
+

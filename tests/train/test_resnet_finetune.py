@@ -7,6 +7,8 @@ head trained first and then everything, frozen batch normalisation untouched; th
 import argparse
 import json
 import os
+import subprocess
+import sys
 
 import h5py
 import keras
@@ -17,6 +19,7 @@ from keras_zoo import models
 from keras_zoo.train import cli, run, train_command
 from keras_zoo.train.recipes import initial_weights, resnet_finetune
 from tests.train import image_folder_files as files
+from tests.train.run_helpers import one_line_error
 
 
 def _keras_applications_h5(path, seed=0, include_top=False):
@@ -127,7 +130,19 @@ def test_convert_keras_applications_files_then_init_from_the_presets(tmp_path, c
 
     notop = str(tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5")
     theirs = _keras_applications_h5(notop)
-    assert cli.main(["convert", "keras-applications", notop, "--out", str(tmp_path / "r50")]) == 0
+    convert = ["convert", "keras-applications", notop, "--out", str(tmp_path / "r50")]
+    holder = subprocess.Popen(  # another convert into the same --out, still at work
+        [sys.executable, "-c", "import sys, time; from keras_zoo.train import directory_lock; "
+         "directory_lock.lock_target(sys.argv[1]); print('locked', flush=True); time.sleep(600)",
+         str(tmp_path / "r50")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        assert f"in use by process {holder.pid}" in one_line_error(capsys, convert)
+        assert not (tmp_path / "r50").exists()
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert cli.main(convert) == 0
     assert "a ResNetBackbone of 23,508,032 parameters" in capsys.readouterr().out
     expected = theirs.predict(keras.applications.resnet.preprocess_input(images.copy()),
                               verbose=0).mean(axis=(1, 2))

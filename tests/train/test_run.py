@@ -4,12 +4,14 @@ its last good checkpoint."""
 
 import json
 import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 
-from keras_zoo.train import run, run_dir, strategies
+from keras_zoo.train import directory_lock, run, run_dir, strategies
 from tests.train.run_helpers import write_tiny_mnist
 
 
@@ -241,3 +243,40 @@ def test_mirrored_mixed_precision_run_reports_what_evaluate_sees(tmp_path):
     assert keras.config.dtype_policy().name == "float32"  # the global policy was restored
     status = json.loads((tmp_path / "run" / "status.json").read_text())
     assert (status["strategy"], status["state"]) == ("mirrored", "finished")
+
+
+def _locked_by_another_process(directory):
+    probe = ("import sys; from keras_zoo.train import directory_lock as d; "
+             "d.lock_directory(sys.argv[1])")
+    return subprocess.run([sys.executable, "-c", probe, str(directory)],
+                          capture_output=True, text=True).returncode != 0
+
+
+class _ProbeLock(keras.callbacks.Callback):
+    """Records, at the first epoch's end, whether another process could take the lock."""
+
+    def __init__(self, directory):
+        super().__init__()
+        self.directory, self.locked = directory, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.locked is None:
+            self.locked = _locked_by_another_process(self.directory)
+
+
+@pytest.mark.large
+def test_train_holds_the_run_directory_for_the_run_only(tmp_path):
+    """`run.train` locks its directory while it trains, through an overwrite that moves
+    the old run aside, and releases it when it returns (a library call is not a process)."""
+    mnist = write_tiny_mnist(tmp_path / "mnist")
+    out = tmp_path / "run"
+    common = dict(dataset="mnist", data_dir=mnist, batch_size=16, out=str(out), verbose=0)
+    probe = _ProbeLock(out)
+    run.train("resnet20", epochs=1, callbacks=[probe], **common)
+    assert probe.locked is True
+    assert not _locked_by_another_process(out)  # released when train returned
+    probe = _ProbeLock(out)
+    run.train("resnet20", epochs=1, seed=1, overwrite=True, callbacks=[probe], **common)
+    assert probe.locked is True  # the new directory, after the old one was moved aside
+    assert directory_lock.LOCK_NAME in os.listdir(out)
+    assert not _locked_by_another_process(out)
