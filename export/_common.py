@@ -11,6 +11,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_zoo import fault_points
+
 # Float exports must match Keras within this fraction of the output scale
 # (max |keras output|, at least 1): the "1e-4 relative to the output scale".
 FLOAT_TOLERANCE = 1e-4
@@ -220,6 +222,8 @@ def atomic_path(final_path, *, overwrite):
     tmp_path = os.path.join(tmp_dir, base)
     try:
         yield tmp_path
+        if os.path.isdir(tmp_path):
+            fault_points.reached("saved-model-written")  # tests: a kill before the rename
         if os.path.isdir(final_path) and not os.path.islink(final_path):
             _replace_directory(tmp_path, final_path)
         else:

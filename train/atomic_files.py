@@ -11,6 +11,10 @@ propagates unchanged (an `OSError` names its path).
 import contextlib
 import json
 import os
+import re
+import shutil
+
+_TEMPORARY = re.compile(r"\.tmp-\d+-.+|\..+\.(tmp|old)-[A-Za-z0-9_]+")
 
 
 def _fsync(path):
@@ -70,3 +74,38 @@ def read_json(path, *, what, fix):
         raise ValueError(f"Expected {what} (a JSON object) in {path}. Received: a "
                          f"{type(value).__name__}; {fix}")
     return value
+
+
+def fsync_tree(folder, *, files=True):
+    """Flushes `folder` (and with `files`, every file below it) to disk: a folder written
+    under a temporary name is durable before it is renamed into place."""
+    if files:
+        for root, _, names in os.walk(folder):
+            for name in names:
+                _fsync(os.path.join(root, name))
+    _fsync(folder)
+
+
+def remove_stale_temporaries(folder):
+    """Deletes the temporary files and folders (``.tmp-<pid>-*``) that a killed keras_zoo
+    process left in `folder` and below; call it while holding the folder's lock, so no
+    live writer owns one. Returns the paths removed."""
+    removed = []
+    for root, dirs, names in os.walk(folder):
+        for name in [*names, *dirs]:
+            if _is_temporary(name):
+                path = os.path.join(root, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.remove(path)
+                removed.append(path)
+        dirs[:] = [d for d in dirs if not _is_temporary(d)]
+    return removed
+
+
+def _is_temporary(name):
+    """A temporary's name: ``.tmp-<pid>-<name>`` (`atomic_path`, backups) or
+    ``.<name>.tmp-<random>`` / ``.<name>.old-<random>`` (`keras_zoo.export`'s)."""
+    return bool(_TEMPORARY.fullmatch(name))

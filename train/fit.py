@@ -24,7 +24,8 @@ def check_inputs(inputs, strategy):
                          "reads) for multi-worker training. Received: examples=None")
 
 
-def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0):
+def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, keep_backup=False,
+              verbose=0):
     """Trains `model` for `epochs` epochs and returns the per-epoch logs.
 
     One process (any strategy but multi-worker): `model.fit` on
@@ -35,16 +36,25 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0
     ``inputs.examples`` (each worker reads its share; Keras's `fit` fails there,
     keras#20585), ``inputs.distributed_updates_per_epoch()`` updates per epoch.
 
+    With `backup_dir` on one process, training resumes exactly: the newest backup
+    (`callbacks.BackupAndRestore`: weights, optimizer, random seed states, callback
+    states) is loaded before `fit`, so every callback starts from the restored update
+    count, and the batches continue where the uninterrupted run would be: the training
+    set is read as one stream (``inputs.train.repeat()``, `fit` keeps one iterator over
+    the epochs) from which the batches of the epochs done are skipped (read again, not
+    trained on). The backup is taken after every other callback's epoch end.
+
     Args:
         model: a compiled `keras.Model`, built inside its strategy's scope.
         inputs: `datasets.Inputs`; `Inputs.from_arrays` for in-memory arrays.
         epochs: the index of the last epoch; a run restored from `backup_dir`
-            continues where it stopped.
+            continues where it stopped (and trains nothing when it was done).
         callbacks: Keras callbacks.
-        backup_dir: None (no backup), or the folder of a resumable backup,
-            deleted when training ends: `callbacks.BackupAndRestore` at each
-            epoch end on one process; the chief's `tf.train.Checkpoint` under
-            multi-worker training.
+        backup_dir: None (no backup), or the folder of a resumable backup:
+            `callbacks.BackupAndRestore` at each epoch end on one process; the chief's
+            `tf.train.Checkpoint` under multi-worker training.
+        keep_backup: keep `backup_dir` when training ends (the caller deletes it once it
+            has recorded that training finished); else it is deleted then.
         verbose: Keras verbosity (0 silent, 1 progress bar, 2 a line per epoch).
 
     Returns:
@@ -60,11 +70,22 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, verbose=0
     if multiworker.is_multiworker(strategy):
         return multiworker.fit_distributed(
             model, inputs.examples, strategy=strategy, epochs=epochs, backup_dir=backup_dir,
-            steps_per_epoch=inputs.distributed_updates_per_epoch(), callbacks=callbacks,
-            validation_data=inputs.validation, verbose=verbose)
-    inputs.updates_per_epoch()  # a clear error before Keras's own when the size is unknown
-    backup = [] if backup_dir is None else [BackupAndRestore(backup_dir)]
-    history = model.fit(inputs.train, validation_data=inputs.validation, epochs=epochs,
-                        steps_per_epoch=inputs.steps_per_epoch, shuffle=False,  # seeded inputs
-                        callbacks=[*backup, *callbacks], verbose=verbose)
+            keep_backup=keep_backup, steps_per_epoch=inputs.distributed_updates_per_epoch(),
+            callbacks=callbacks, validation_data=inputs.validation, verbose=verbose)
+    steps = inputs.updates_per_epoch()  # a clear error before Keras's own when unknown
+    if backup_dir is None:
+        history = model.fit(inputs.train, validation_data=inputs.validation, epochs=epochs,
+                            steps_per_epoch=inputs.steps_per_epoch, shuffle=False,  # seeded
+                            callbacks=list(callbacks), verbose=verbose)
+        return history.history
+    backup = BackupAndRestore(backup_dir, callbacks=callbacks, delete_on_end=not keep_backup)
+    done = backup.restore_model(model)
+    if done >= epochs:
+        if not keep_backup:
+            backup.on_train_end()
+        return {}
+    stream = inputs.train.repeat().skip(done * steps)
+    history = model.fit(stream, validation_data=inputs.validation, epochs=epochs,
+                        initial_epoch=done, steps_per_epoch=steps, shuffle=False,
+                        callbacks=[*callbacks, backup], verbose=verbose)
     return history.history

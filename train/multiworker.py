@@ -161,8 +161,8 @@ class _Steps:
 
 
 def fit_distributed(model, examples, *, strategy, epochs=1, steps_per_epoch=None,
-                    backup_dir=None, backup_every=None, checkpoint_path=None, callbacks=(),
-                    validation_data=None, verbose=1):
+                    backup_dir=None, keep_backup=False, backup_every=None,
+                    checkpoint_path=None, callbacks=(), validation_data=None, verbose=1):
     """Trains a compiled `model` (built and compiled inside `strategy.scope()`).
 
     Args:
@@ -178,7 +178,8 @@ def fit_distributed(model, examples, *, strategy, epochs=1, steps_per_epoch=None
         steps_per_epoch: updates per epoch (default: one pass over `examples`).
         backup_dir: where the chief backs up (model, optimizer, step) and restores
             from after a restart (then broadcast to every worker); None: no backup.
-            Deleted by the chief when training ends.
+            Deleted by the chief when training ends, unless `keep_backup` (the caller
+            deletes it once it has recorded that training finished).
         backup_every: steps between backups (default: once per epoch).
         checkpoint_path: a `.keras` file the chief writes at the end of each epoch.
         callbacks: Keras callbacks; they run on every worker, the progress bar on the chief.
@@ -240,6 +241,6 @@ def fit_distributed(model, examples, *, strategy, epochs=1, steps_per_epoch=None
         if model.stop_training:
             break
     callback_list.on_train_end(logs)
-    if backup is not None and not model.stop_training:
+    if backup is not None and not model.stop_training and not keep_backup:
         backup.discard()
     return model.history.history if getattr(model, "history", None) else {}

@@ -9,10 +9,12 @@ and writes the results. `evaluate` tests a finished or unfinished run.
 Run directory (default ``./runs/<model>-<YYYYmmdd-HHMMSS>``)::
 
     config.json           the run's configuration (model, recipe, hyper-parameters)
-    status.json           "running" | "finished" | "diverged", epochs, test metrics,
-                          and the marker "keras_zoo_run": 1 (`run_dir.MARKER`)
+    status.json           "running" | "finished" | "diverged", the phase ("training" with
+                          the epochs and updates done, "evaluating", "exporting",
+                          "done"), test metrics, and the marker "keras_zoo_run": 1
     checkpoints/          last.keras, best.keras, state.json
-    backup/               the resume state while the run is unfinished
+    backup/               the training state of the last two epochs while training lasts
+                          (`callbacks.BackupAndRestore`)
     log.csv               one row per epoch (keras.callbacks.CSVLogger)
     lr.csv                one row per update: step, learning rate, training error
                           (`callbacks.LearningRateLog`; e.g. ResNet-110's warm-up)
@@ -22,6 +24,13 @@ Run directory (default ``./runs/<model>-<YYYYmmdd-HHMMSS>``)::
 The process holds an exclusive lock on the directory (``.keras-zoo.lock``,
 `directory_lock`) from before it reads it until it ends: a second ``train`` with the
 same `out` is refused with one line naming the holder and writes nothing.
+
+A run resumes in the phase it was in: training continues exactly from the backup of its
+last finished epoch (the same batches, random draws, optimizer and callback states as an
+uninterrupted run, `fit.fit_model`; the logs of later epochs dropped, `run_logs`); once
+training has finished, the last checkpoint is the final model and only the phases left
+run (pictures and evaluation, then export), never a new training.
+
 An existing directory is resumed when it holds an unfinished keras-zoo run
 of the same configuration (with or without ``overwrite``: the same command
 continues after a crash or Ctrl-C), replaced with ``overwrite=True`` only
@@ -36,15 +45,25 @@ writes it, and all workers resume from the chief's backup.
 
 import dataclasses
 import os
+import shutil
 import sys
 
 import keras
 import tensorflow as tf
 
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
+from keras_zoo import fault_points
 from keras_zoo.train import callbacks as zoo_callbacks
-from keras_zoo.train import datasets, fit, model_source, multiworker, recipes, registry, strategies
-from keras_zoo.train.atomic_files import read_json
+from keras_zoo.train import (
+    datasets,
+    fit,
+    model_source,
+    multiworker,
+    recipes,
+    registry,
+    run_logs,
+    strategies,
+)
 from keras_zoo.train.directory_lock import unlock_directory
 from keras_zoo.train.recipes import common
 from keras_zoo.train.run_dir import (
@@ -55,6 +74,8 @@ from keras_zoo.train.run_dir import (
 )
 
 QUICKSTART = ("resnet20", "quickstart")
+# A run's phases, in order, as status.json records them (see the module docstring).
+PHASES = ("training", "evaluating", "exporting", "done")
 _ACTIONS = ("new", "resume", "overwrite")
 
 
@@ -149,16 +170,105 @@ def _verbose(verbose):
     return verbose
 
 
-def _resume_epoch(run, inputs, distribution):
-    """The epoch a resumed run starts at (0-based), from its backup."""
+def _resume_epoch(run, inputs, distribution, n_epochs):
+    """The epochs a resumed run has done: all `n_epochs` once its training phase ended
+    (``status.json``'s phase), else its backup's (0 without one)."""
+    if run.read_status().get("phase") in PHASES[1:]:
+        return n_epochs
     if multiworker.is_multiworker(distribution):
         per_epoch = inputs.distributed_updates_per_epoch()
         return multiworker.backup_step(run.join("backup")) // per_epoch
-    path = run.join("backup", "training_metadata.json")
-    if not os.path.exists(path):
-        return 0
-    return read_json(path, what="the resume backup's metadata",
-                     fix=f"delete {run.join('backup')} to restart the run from epoch 1")["epoch"]
+    return zoo_callbacks.BackupAndRestore(run.join("backup")).epoch()
+
+
+def _start(run, out, config, action, done, n_epochs, log, *, strategy, jit_compile,
+           steps_per_epoch):
+    """Writes the run's status and configuration (`RunDirectory.create`) in the phase a
+    resumed run continues; drops the logs of the epochs it trains again."""
+    previous = run.read_status() if action == "resume" else {}
+    phase = "training"
+    if done >= n_epochs:
+        phase = "exporting" if previous.get("phase") == "exporting" else "evaluating"
+    kept = {key: previous[key] for key in ("test", "test_split")
+            if phase == "exporting" and key in previous}
+    run.create(config, action, {"state": "running", "phase": phase, "epoch": done,
+                                "epochs": n_epochs, "strategy": strategy,
+                                "jit_compile": jit_compile, **kept})
+    if action != "resume":
+        return
+    if phase == "training":
+        run_logs.drop_epochs_from(run, done, done * steps_per_epoch)
+        log(f"Resuming {out} at epoch {done + 1} of {n_epochs}")
+    else:
+        log(f"Resuming {out}: its {n_epochs} epochs are trained; {phase} again")
+
+
+class _TrainingPhase(keras.callbacks.Callback):
+    """Records the epochs and updates done in ``status.json`` at each epoch end, after the
+    run's files of the epoch (log row, checkpoint) and before its backup."""
+
+    def __init__(self, run):
+        super().__init__()
+        self.run = run
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.run.update_status(phase="training", epoch=epoch + 1, step=int(
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)))
+        fault_points.reached(f"epoch-end:{epoch + 1}")
+
+
+def _train_phase(run, entry, chosen, config, data, inputs, distribution, n_epochs,
+                 steps_per_epoch, *, chief, jit_compile, callbacks, verbose):
+    """Builds, compiles and trains the model from the run's backup (if any) to `n_epochs`;
+    the chief writes the run's files and, at the end, the next phase."""
+    with strategies.dtype_policy(strategies.precision_policy(config["mixed_precision"])):
+        with distribution.scope():
+            net = chosen.build_model(entry.builder, data, config)
+            chosen.compile_model(net, config, steps_per_epoch=steps_per_epoch,
+                                 jit_compile="auto" if jit_compile is None else jit_compile)
+        has_val = inputs.validation is not None
+        nan_guard = zoo_callbacks.TerminateOnNaN()
+        checkpoint = zoo_callbacks.Checkpoint(run.join("checkpoints"),
+                                              monitor="val_loss" if has_val else "loss")
+        run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
+                     keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
+                     keras.callbacks.TensorBoard(run.join("tensorboard"))]
+        extra = [c for c in chosen.callbacks(config, has_validation=has_val, data=data)
+                 if chief or not getattr(c, "chief_only", False)]
+        # The learning-rate log reads the rate after the recipe's callbacks have set it.
+        lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
+        phase = [_TrainingPhase(run)] if chief else []
+        fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
+                      keep_backup=True,
+                      callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
+                                 *callbacks, *phase],
+                      verbose=_verbose(verbose))
+    if nan_guard.nan_at is not None:
+        _diverged(run, nan_guard, checkpoint if chief else None)
+    if chief:
+        run.update_status(phase="evaluating")
+        fault_points.reached("training-done")
+
+
+def _final_phases(run, chosen, config, data, split):
+    """Pictures, evaluation and export of the final checkpoint (`last.keras`), each phase
+    recorded in ``status.json`` before it starts, so a rerun does only what is left.
+    Tested and exported outside the strategy: what `keras-zoo evaluate` and the
+    SavedModel see (with per-replica BN under "mirrored", each replica holds its own
+    moving statistics; the checkpoint holds their mean). Returns the test metrics."""
+    final = load_model(run.join("checkpoints", "last.keras"))
+    if run.status["phase"] == "exporting":
+        test = run.status["test"]
+    else:
+        chosen.write_artifacts(final, data, config, run.path)
+        fault_points.reached("evaluating")
+        test = chosen.evaluate(final, data, config, split=split, out=run.path)
+        run.update_status(phase="exporting", test=test, test_split=split)
+    fault_points.reached("exporting")
+    if chosen.export_after_training:
+        _export(chosen.artifacts(final), run.join("saved_model"))
+    run.update_status(state="finished", phase="done")
+    return test
 
 
 def _decide(out, config, overwrite, distribution, epoch_of):
@@ -249,53 +359,26 @@ def train(model=None, *, recipe=None, dataset=None, data_dir=None, out=None, ove
                        else inputs.updates_per_epoch())
     n_epochs = config["epochs"] or common.epochs_for(config["steps"], steps_per_epoch)
     try:
-        action, initial_epoch = _decide(out, config, overwrite, distribution,
-                                        lambda: _resume_epoch(run, inputs, distribution))
-        status = {"state": "running", "epochs": n_epochs, "strategy": strategy,
-                  "jit_compile": jit_compile}
+        action, initial_epoch = _decide(
+            out, config, overwrite, distribution,
+            lambda: _resume_epoch(run, inputs, distribution, n_epochs))
+        trained = initial_epoch >= n_epochs  # a rerun after the training phase ended
         if chief:
-            run.create(config, action, status)
-            if action == "resume":
-                log(f"Resuming {out} at epoch {initial_epoch + 1} of {n_epochs}")
-
-        with strategies.dtype_policy(strategies.precision_policy(config["mixed_precision"])):
-            with distribution.scope():
-                net = chosen.build_model(entry.builder, data, config)
-                chosen.compile_model(net, config, steps_per_epoch=steps_per_epoch,
-                                     jit_compile="auto" if jit_compile is None else jit_compile)
-            has_val = inputs.validation is not None
-            nan_guard = zoo_callbacks.TerminateOnNaN()
-            checkpoint = zoo_callbacks.Checkpoint(run.join("checkpoints"),
-                                                  monitor="val_loss" if has_val else "loss")
-            run_files = [checkpoint, _DiscardReplaced(run, checkpoint),
-                         keras.callbacks.CSVLogger(run.join("log.csv"), append=True),
-                         keras.callbacks.TensorBoard(run.join("tensorboard"))]
-            extra = [c for c in chosen.callbacks(config, has_validation=has_val, data=data)
-                     if chief or not getattr(c, "chief_only", False)]
-            # The learning-rate log reads the rate after the recipe's callbacks have set it.
-            lr_log = [zoo_callbacks.LearningRateLog(run.join("lr.csv"))] if chief else []
-            fit.fit_model(net, inputs, epochs=n_epochs, backup_dir=run.join("backup"),
-                          callbacks=[nan_guard, *extra, *(run_files if chief else ()), *lr_log,
-                                     *callbacks],
-                          verbose=_verbose(verbose))
-            if nan_guard.nan_at is not None:
-                _diverged(run, nan_guard, checkpoint if chief else None)
-            if chief:
-                chosen.write_artifacts(net, data, config, run.path)
+            _start(run, out, config, action, initial_epoch, n_epochs, log,
+                   strategy=strategy, jit_compile=jit_compile, steps_per_epoch=steps_per_epoch)
+        if not trained:
+            _train_phase(run, entry, chosen, config, data, inputs, distribution, n_epochs,
+                         steps_per_epoch, chief=chief, jit_compile=jit_compile,
+                         callbacks=callbacks, verbose=verbose)
+        if chief:
+            shutil.rmtree(run.join("backup"), ignore_errors=True)
         split = chosen.evaluated_split(data)
         if not chief:  # the chief evaluates and exports; the others wait until it has finished
             multiworker.barrier(distribution)
             return RunResult(run_dir=out, config=config, test={}, initial_epoch=initial_epoch,
                              epochs=n_epochs, split=split, chief=False,
                              report=[f"{split}: evaluated by the chief (worker 0)"])
-        # Test and export the saved final model, outside the strategy: what `keras-zoo evaluate`
-        # and the SavedModel see (with per-replica BN under "mirrored", each replica holds its own
-        # moving statistics; the checkpoint holds their mean).
-        final = load_model(checkpoint.last_path)
-        test = chosen.evaluate(final, data, config, split=split, out=run.path)
-        if chosen.export_after_training:
-            _export(chosen.artifacts(final), run.join("saved_model"))
-        run.update_status(state="finished", test=test, test_split=split)
+        test = _final_phases(run, chosen, config, data, split)
         if multi:
             multiworker.barrier(distribution)
         return RunResult(run_dir=out, config=config, test=test, initial_epoch=initial_epoch,

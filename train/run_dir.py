@@ -24,7 +24,7 @@ import keras
 
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import optimizers, recipes, schedules  # noqa: F401  (L2SGD, StepSchedule)
-from keras_zoo.train.atomic_files import read_json, write_json_atomic
+from keras_zoo.train.atomic_files import read_json, remove_stale_temporaries, write_json_atomic
 from keras_zoo.train.directory_lock import is_lock_file, lock_directory, unlock_directory
 
 MARKER = "keras_zoo_run"
@@ -147,8 +147,15 @@ class RunDirectory:
             if locked:
                 lock_directory(self.path, what="the run directory")
         os.makedirs(self.path, exist_ok=True)
+        remove_stale_temporaries(self.path)  # a killed run's; this process holds the lock
         self.write_status(**status, replaced=self.replaced)
         write_json_atomic(config, self.join("config.json"))
+
+    def read_status(self):
+        """The ``status.json`` on disk ({} when there is none yet)."""
+        if not os.path.exists(self.join("status.json")):
+            return {}
+        return _read_status(self.path)
 
     def write_status(self, **status):
         """Writes ``status.json`` (atomically): `status` and the marker."""

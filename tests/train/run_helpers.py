@@ -40,11 +40,11 @@ def write_tiny_mnist(folder, n_train=48, n_test=16, seed=0):
     return folder
 
 
-def keras_zoo(*args, cwd, timeout=600):
+def keras_zoo(*args, cwd, timeout=600, env=None):
     """Runs the installed ``keras-zoo`` console script as a user would."""
     script = os.path.join(os.path.dirname(sys.executable), "keras-zoo")
     return subprocess.run([script, *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 def cli_stderr_lines(stderr):

@@ -100,9 +100,57 @@ def test_backup_skips_non_finite_epochs(tmp_path):
     backup.on_epoch_end(0, {"loss": 1.0})
     good = [w.copy() for w in model.get_weights()]
     backup.on_epoch_end(1, {"loss": float("nan")})
-    meta = json.loads((tmp_path / "backup" / "training_metadata.json").read_text())
-    assert meta["epoch"] == 1  # the NaN epoch was not recorded
+    assert backup.epoch() == 1  # the NaN epoch was not backed up
+    assert sorted(os.listdir(tmp_path / "backup")) == ["epoch-000001"]
     model.layers[0].kernel.assign(np.zeros((4, 3), "float32"))
-    model.load_weights(str(tmp_path / "backup" / "latest.weights.h5"))
+    assert backup.restore_model(model) == 1
     for got, want in zip(model.get_weights(), good):
         np.testing.assert_array_equal(got, want)  # copied weights: exact
+
+
+class _Dropout(keras.layers.Layer):
+    """Adds Keras dropout noise, so the seed generator's state matters."""
+
+    def __init__(self):
+        super().__init__()
+        self.dropout = keras.layers.Dropout(0.5, seed=3)
+
+    def call(self, x, training=False):
+        return self.dropout(x, training=training)
+
+
+def _noisy_model():
+    model = keras.Sequential([keras.Input((4,)), _Dropout(),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def test_backup_restores_optimizer_random_and_callback_states(tmp_path):
+    """Two epochs, then a fresh model restored from their backup and two more: the weights
+    of four epochs in a row. Adam's moments, the dropout stream and the plateau's patience
+    (the learning rate is halved at epochs 2, 3 and 4 only if it is kept) all come back.
+    The same float32 computation twice in one process: equal within a few ulps."""
+    x, y = _data()
+
+    def train(epochs, backup_dir):
+        keras.utils.set_random_seed(1)
+        model = _noisy_model()
+        plateau = callbacks.ReduceLROnPlateau(monitor="loss", patience=1, factor=0.5,
+                                              min_delta=10.0)  # never improves after epoch 1
+        backup = callbacks.BackupAndRestore(backup_dir, callbacks=[plateau],
+                                            delete_on_end=False)
+        done = backup.restore_model(model)
+        model.fit(x, y, batch_size=4, epochs=epochs, initial_epoch=done, shuffle=False,
+                  verbose=0, callbacks=[plateau, backup])
+        return model, done
+
+    straight, _ = train(4, tmp_path / "straight")
+    train(2, tmp_path / "killed")  # as if the process ended here
+    resumed, done = train(4, tmp_path / "killed")
+    assert done == 2
+    assert float(resumed.optimizer.learning_rate) == float(straight.optimizer.learning_rate)
+    assert float(straight.optimizer.learning_rate) == np.float32(0.01 * 0.5**3)
+    for got, want in zip(resumed.get_weights(), straight.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    assert sorted(os.listdir(tmp_path / "killed")) == ["epoch-000003", "epoch-000004"]

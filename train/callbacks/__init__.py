@@ -6,7 +6,7 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 
 - `Checkpoint`: ``last.keras`` and ``best.keras``, written atomically,
   never with non-finite weights.
-- `BackupAndRestore`: resume a killed run at its last completed epoch.
+- `BackupAndRestore`: resume a killed run exactly at its last completed epoch.
 - `TerminateOnNaN`: stop at the first non-finite loss and say where.
 - `Warmup`: constant warm-up learning rate for plateau-driven runs.
 - `WarmupUntilError`: end a `StepSchedule`'s warm-up once the training error
@@ -18,6 +18,7 @@ A run (see `keras_zoo.train.run`) uses Keras's progress bar
 - `SkippedImagesLog`: one line per epoch on the images the streaming pipelines
   skipped (``skipped_images`` in the logs).
 - `FineTuneStages`: train the new classifier first, then the whole network.
+- `ReduceLROnPlateau`: Keras's, its patience kept across a resumed run.
 """
 
 from .backup_and_restore import BackupAndRestore
@@ -25,6 +26,7 @@ from .checkpoint import Checkpoint
 from .evaluate_coco import EvaluateCoco
 from .fine_tune_stages import FineTuneStages
 from .learning_rate_log import LearningRateLog
+from .reduce_lr_on_plateau import ReduceLROnPlateau
 from .skipped_images_log import SkippedImagesLog
 from .temperature_annealing import TemperatureAnnealing
 from .terminate_on_nan import TerminateOnNaN
@@ -32,5 +34,5 @@ from .warmup import Warmup
 from .warmup_until_error import WarmupUntilError
 
 __all__ = ["BackupAndRestore", "Checkpoint", "EvaluateCoco", "FineTuneStages",
-           "LearningRateLog", "SkippedImagesLog", "TemperatureAnnealing", "TerminateOnNaN",
-           "Warmup", "WarmupUntilError"]
+           "LearningRateLog", "ReduceLROnPlateau", "SkippedImagesLog", "TemperatureAnnealing",
+           "TerminateOnNaN", "Warmup", "WarmupUntilError"]

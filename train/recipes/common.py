@@ -2,8 +2,7 @@
 
 import math
 
-import keras
-
+from keras_zoo.train.callbacks import ReduceLROnPlateau
 from keras_zoo.train.optimizers import L2SGD
 from keras_zoo.train.schedules import StepSchedule
 
@@ -47,6 +46,6 @@ def epochs_for(steps, updates_per_epoch):
 
 def plateau_callback(config, monitor):
     """Divide the learning rate by 10 when `monitor` stops improving."""
-    return keras.callbacks.ReduceLROnPlateau(
+    return ReduceLROnPlateau(
         monitor=monitor, factor=0.1, patience=config["plateau_patience"],
         min_lr=config["min_lr"], verbose=1)
