@@ -6,8 +6,9 @@ at once (``os._exit``: no cleanup, no buffered output, no ``finally``), with exi
 row and checkpoint written, its backup not yet), ``training-done`` (the training phase
 recorded as finished), ``evaluating`` (pictures drawn, evaluation not started),
 ``exporting`` (evaluation recorded, export not started) and ``saved-model-written`` (a
-SavedModel written and verified, not yet renamed into place). Unset, `reached` does
-nothing.
+SavedModel written and verified, not yet renamed into place); ``retrain-trained``
+(``keras-zoo search``: the best child's retrain saved its model, not yet tested).
+Unset, `reached` does nothing.
 """
 
 import os

@@ -93,7 +93,7 @@ def remove_stale_temporaries(folder):
     removed = []
     for root, dirs, names in os.walk(folder):
         for name in [*names, *dirs]:
-            if _is_temporary(name):
+            if is_temporary(name):
                 path = os.path.join(root, name)
                 if os.path.isdir(path) and not os.path.islink(path):
                     shutil.rmtree(path, ignore_errors=True)
@@ -101,11 +101,11 @@ def remove_stale_temporaries(folder):
                     with contextlib.suppress(FileNotFoundError):
                         os.remove(path)
                 removed.append(path)
-        dirs[:] = [d for d in dirs if not _is_temporary(d)]
+        dirs[:] = [d for d in dirs if not is_temporary(d)]
     return removed
 
 
-def _is_temporary(name):
+def is_temporary(name):
     """A temporary's name: ``.tmp-<pid>-<name>`` (`atomic_path`, backups) or
     ``.<name>.tmp-<random>`` / ``.<name>.old-<random>`` (`keras_zoo.export`'s)."""
     return bool(_TEMPORARY.fullmatch(name))

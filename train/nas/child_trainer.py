@@ -77,8 +77,10 @@ class ChildTrainer:
         with a CRC-32 of the architecture's JSON."""
         return mix_seed(self.seed, arch.to_json())
 
-    def train(self, arch, x, y, *, validation_data=None, epochs=None):
-        """Builds and fits the child of `arch` on ``(x, y)``.
+    def train(self, arch, x, y, *, validation_data=None, epochs=None, backup_dir=None,
+              callbacks=()):
+        """Builds and fits the child of `arch` on ``(x, y)``; with `backup_dir`, resumes
+        from its backup (`fit.fit_model`, kept when training ends).
 
         Returns:
             ``(model, history)``: the trained `keras.Model` and its
@@ -97,7 +99,8 @@ class ChildTrainer:
             *validation_data, batch_size=256, training=False)
         history = fit_model(model, datasets.Inputs(train=batches, validation=validation,
                                                    steps_per_epoch=steps),
-                            epochs=epochs, verbose=self.verbose)
+                            epochs=epochs, backup_dir=backup_dir, keep_backup=True,
+                            callbacks=callbacks, verbose=self.verbose)
         return model, history
 
     def __call__(self, arch):

@@ -4,8 +4,7 @@ import os
 
 import numpy as np
 
-from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
-from keras_zoo.train.nas.retrain_directory import RETRAIN_FORMAT, finished_result
+from keras_zoo.train.nas.retrain_directory import RetrainDirectory
 
 
 def _split(value):
@@ -51,28 +50,30 @@ class ImageTask:
     def retrain(self, arch, out, *, epochs, overwrite=False, log=print):
         """Trains `arch` on train + validation, evaluates it once on the test split and
         saves ``out/model.keras``, ``out/saved_model/1`` and ``out/result.json``; returns
-        the result dict. A finished `out` is read, not redone."""
+        the result dict. A finished `out` is read, not redone; a killed one resumes in its
+        phase (`RetrainDirectory`)."""
         from keras_zoo.export import to_saved_model
 
-        result = finished_result(out, arch.to_dict(), overwrite=overwrite)
-        if result is not None:
-            return result
-        data = self.data
-        log(f"Retraining on train + validation ({len(data.x_train) + len(data.x_val)} images, "
-            f"{epochs} epochs)")
-        model, history = self.trainer.train(arch, np.concatenate([data.x_train, data.x_val]),
-                                            np.concatenate([data.y_train, data.y_val]),
-                                            epochs=epochs)
-        test = model.evaluate(data.x_test, data.y_test, verbose=0, return_dict=True)
-        with atomic_path(os.path.join(out, "model.keras")) as tmp:
-            model.save(tmp)
-        to_saved_model(model, os.path.join(out, "saved_model"), version=1, overwrite=True)
-        result = {"format": RETRAIN_FORMAT, "arch": arch.to_dict(), "epochs": epochs,
-                  "test_accuracy": float(test["accuracy"]), "test_loss": float(test["loss"]),
-                  "train_accuracy": float(history["accuracy"][-1]),
-                  "params": int(model.count_params()), "dataset": data.name}
-        write_json_atomic(result, os.path.join(out, "result.json"))
-        return result
+        directory = RetrainDirectory(out, arch.to_dict(), overwrite=overwrite)
+        if directory.result is not None:
+            return directory.result
+        trained = directory.trained()
+        if trained is None:
+            data = self.data
+            log(f"Retraining on train + validation ({len(data.x_train) + len(data.x_val)} "
+                f"images, {epochs} epochs)")
+            model, _ = self.trainer.train(
+                arch, np.concatenate([data.x_train, data.x_val]),
+                np.concatenate([data.y_train, data.y_val]), epochs=epochs,
+                backup_dir=directory.backup_dir, callbacks=[directory.history_callback()])
+            directory.save_trained(model)
+        model, history = directory.trained()  # as a resumed retrain reads it back
+        test = model.evaluate(self.data.x_test, self.data.y_test, verbose=0, return_dict=True)
+        to_saved_model(model, directory.file("saved_model"), version=1, overwrite=True)
+        return directory.finish({
+            "epochs": epochs, "test_accuracy": float(test["accuracy"]),
+            "test_loss": float(test["loss"]), "train_accuracy": history["accuracy"][-1],
+            "params": int(model.count_params()), "dataset": self.data.name})
 
     def summary(self, ok, result):
         """The task's lines of ``summary.json`` from the successful records and the retrain."""

@@ -4,8 +4,7 @@ import os
 
 import numpy as np
 
-from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
-from keras_zoo.train.nas.retrain_directory import RETRAIN_FORMAT, finished_result
+from keras_zoo.train.nas.retrain_directory import RetrainDirectory
 
 
 class LanguageModelTask:
@@ -39,20 +38,22 @@ class LanguageModelTask:
     def retrain(self, arch, out, *, epochs, overwrite=False, log=print):
         """Trains the language model of cell `arch` for `epochs` epochs, evaluates its
         perplexity once on the test text, saves ``out/model.keras`` and
-        ``out/result.json``; returns the result dict. A finished `out` is read."""
-        result = finished_result(out, arch.to_dict(), overwrite=overwrite)
-        if result is not None:
-            return result
-        log(f"Retraining the best cell ({len(self.corpus.train):,d} words, {epochs} epochs)")
-        model, history = self.trainer.train(arch, epochs=epochs)
-        with atomic_path(os.path.join(out, "model.keras")) as tmp:
-            model.save(tmp)
-        result = {"format": RETRAIN_FORMAT, "arch": arch.to_dict(), "epochs": epochs,
-                  "val_perplexity": float(np.exp(history["val_loss"][-1])),
-                  "test_perplexity": self.trainer.perplexity(model, "test"),
-                  "params": int(model.count_params()), "text": self.corpus.name}
-        write_json_atomic(result, os.path.join(out, "result.json"))
-        return result
+        ``out/result.json``; returns the result dict. A finished `out` is read; a killed one
+        resumes in its phase (`RetrainDirectory`)."""
+        directory = RetrainDirectory(out, arch.to_dict(), overwrite=overwrite)
+        if directory.result is not None:
+            return directory.result
+        if directory.trained() is None:
+            log(f"Retraining the best cell ({len(self.corpus.train):,d} words, {epochs} "
+                f"epochs)")
+            model, _ = self.trainer.train(arch, epochs=epochs, backup_dir=directory.backup_dir,
+                                          callbacks=[directory.history_callback()])
+            directory.save_trained(model)
+        model, history = directory.trained()  # as a resumed retrain reads it back
+        return directory.finish({
+            "epochs": epochs, "val_perplexity": float(np.exp(history["val_loss"][-1])),
+            "test_perplexity": self.trainer.perplexity(model, "test"),
+            "params": int(model.count_params()), "text": self.corpus.name})
 
     def summary(self, ok, result):
         best = max(ok, key=lambda r: r["reward"])

@@ -90,8 +90,9 @@ class LanguageModelTrainer:
         loss = model.evaluate(x, y, batch_size=256, verbose=0)
         return math.exp(loss)
 
-    def train(self, arch, *, epochs=None, validation=True):
-        """Builds and fits the model of `arch`; returns ``(model, history)``."""
+    def train(self, arch, *, epochs=None, validation=True, backup_dir=None, callbacks=()):
+        """Builds and fits the model of `arch`; returns ``(model, history)``. With
+        `backup_dir`, resumes from its backup (`fit.fit_model`, kept when training ends)."""
         epochs = epochs or self.epochs
         x, y = self.corpus.windows("train", self.steps)
         batches, steps = epoch_batches(x, y, batch_size=self.batch_size, epochs=epochs,
@@ -103,7 +104,8 @@ class LanguageModelTrainer:
         model = self.build(arch)
         history = fit_model(model, datasets.Inputs(train=batches, validation=val,
                                                    steps_per_epoch=steps),
-                            epochs=epochs, verbose=self.verbose)
+                            epochs=epochs, backup_dir=backup_dir, keep_backup=True,
+                            callbacks=callbacks, verbose=self.verbose)
         return model, history
 
     def __call__(self, arch):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_zoo import fault_points
 from keras_zoo.models.nas import Architecture
 from keras_zoo.train import cli
 from tests.train.run_helpers import cli_stderr_lines, keras_zoo
@@ -19,9 +20,18 @@ TINY = ["--trials", "2", "--child-epochs", "1", "--layers", "1", "--children-per
 @pytest.mark.large
 def test_search_end_to_end(tmp_path):
     out = tmp_path / "search"
+    # Killed (as by SIGKILL) once the best child's retrain has saved its model: the same
+    # command runs neither the search nor the retrain again, only the test and the export.
+    killed = keras_zoo("search", *TINY, "--out", out, cwd=tmp_path,
+                       env={**os.environ, fault_points.ENVIRONMENT_VARIABLE: "retrain-trained"})
+    assert killed.returncode == fault_points.EXIT_STATUS, killed.stderr[-3000:]
+    assert "Retraining on train + validation" in killed.stdout
+    assert not (out / "best" / "result.json").exists()
+    trials = (out / "trials.jsonl").read_text()
     done = keras_zoo("search", *TINY, "--out", out, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "test accuracy of the retrained best child" in done.stdout
+    assert "Retraining" not in done.stdout and (out / "trials.jsonl").read_text() == trials
     records = [json.loads(line) for line in (out / "trials.jsonl").read_text().splitlines()]
     assert [r["trial"] for r in records] == [0, 1]
     assert all(0 <= r["val_accuracy"] <= 1 and r["reward"] == r["val_accuracy"] for r in records)
