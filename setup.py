@@ -10,6 +10,12 @@ from setuptools import find_packages, setup
 SUBPACKAGE_DIRS = {"keras_zoo.ops": "ops", "keras_zoo.train": "train", "keras_zoo.export": "export"}
 
 
+# The documentation site (mkdocs.yml, mkdocs_hooks.py); tested: mkdocs 1.6.1, mkdocs-material
+# 9.8.2, mkdocstrings 1.0.8, mkdocstrings-python 2.0.11. tests/test_docs.py builds it.
+DOCS = ["mkdocs>=1.6.1", "mkdocs-material>=9.8", "mkdocstrings[python]>=1.0.8",
+        "mkdocstrings-python>=2.0.11"]
+
+
 def _packages():
     packages = find_packages(include=["keras_zoo", "keras_zoo.*"])
     for name, directory in SUBPACKAGE_DIRS.items():
@@ -43,13 +49,15 @@ setup(
                  "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api", "ray>=2.40",
                  "analog-nasbench",  # the NAS-Bench-201 reward's table (the nasbench extra)
                  # Mask R-CNN parity with torchvision (run in a subprocess: torch first)
-                 "torch==2.14.1", "torchvision==0.29.1"],
+                 "torch==2.14.1", "torchvision==0.29.1",
+                 *DOCS],  # tests/test_docs.py: the docs' code and `mkdocs build --strict`
         "onnx": ["onnx", "onnxruntime", "tf2onnx"],  # tested: 1.23 / 1.32 / 1.17
         "serving": ["tensorflow-serving-api"],  # gRPC PredictRequest for TF Serving clients
         "torch": ["torch"],  # models.mask_rcnn.from_torchvision reading a .pth file
         "ray": ["ray>=2.40"],  # keras-zoo search --executor ray; tested: 2.60 on Python 3.11
         # train.nas.benchmarks.NASBench201: the 15,625 cells' CIFAR-10 accuracies; tested: 0.1.3
         "nasbench": ["analog-nasbench"],
+        "docs": DOCS,  # mkdocs serve / mkdocs build: the guides and the API reference
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
 )

@@ -1,4 +1,4 @@
-"""Controller against random search on the digits, the README's NAS report.
+"""Controller against random search on the digits, the NAS report of docs/results.md.
 
     python bench/nas_digits.py --trials 40 --child-epochs 2 --seeds 0 1 2 --out runs/nas-bench
 

@@ -7,7 +7,7 @@ presets in bfloat16 on a CPU that multiplies it natively (AVX512_BF16 or AMX-BF1
 bfloat16 more slowly than float32), saying which in one line on stderr; other runs stay
 in the float32 their numbers were reported in.
 
-bfloat16 comes two ways, each used where it measured faster (README, Benchmarks, on a
+bfloat16 comes two ways, each used where it measured faster (bench/README.md, on a
 2-core AMD EPYC with AVX512_BF16): detectors take Keras's ``mixed_bfloat16`` policy
 (Mask R-CNN R50-FPN inference 2.73 CPU s against 2.87 with the rewrite, v2 4.22 against
 4.28); classifiers keep float32 weights and turn on TensorFlow's oneDNN bfloat16 graph

@@ -28,8 +28,8 @@ class BottleneckBlock(ResidualBlock):
         stride_on: `"3x3"` puts the stride on the 3x3 conv (torchvision's "v1.5", the
             default: better accuracy), `"1x1"` on the first 1x1 conv (the paper's Caffe
             models and `keras.applications.ResNet50`).
-        preact, shortcut, merge, norm_layer, bn_epsilon, bn_momentum, kernel_initializer,
-        kernel_regularizer: as in `BasicBlock`.
+        preact, shortcut, merge, norm_layer: as in `BasicBlock`.
+        bn_epsilon, bn_momentum, kernel_initializer, kernel_regularizer: as in `BasicBlock`.
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:

@@ -35,9 +35,10 @@ def SwapoutResNet(depth=32, width=4, *, keep_final=0.5, schedule="linear", merge
         stem_filters: filters of the stem (16, the CIFAR ResNet stem; the paper
             does not state it).
         shortcut: `BasicBlock` shortcut where shapes change (`"projection"` or `"zero_pad"`).
-        num_classes, input_shape, normalization, classifier_activation, include_top,
-        norm_layer, kernel_regularizer: as in `models.WideResNet` (`include_top=False`:
-            the `{"C0", "C1", "C2"}` backbone).
+        num_classes, input_shape, normalization, classifier_activation: as in
+            `models.WideResNet`.
+        include_top, norm_layer, kernel_regularizer: as in `models.WideResNet`
+            (`include_top=False`: the `{"C0", "C1", "C2"}` backbone).
         name: model name, default `"swapout_{depth}x{width}"` (or the merge's;
             `"..._backbone"` without top).
 

@@ -22,7 +22,7 @@ ground truth is padded to the batch's largest object count (``valid`` False).
 Memory per batch: ``B * H * W * 3`` bytes of images plus ``B * G * M * M`` bytes of
 masks, e.g. 2 COCO images (800 x 1088 padded) with up to 93 objects at M = 112:
 5.2 MB + 2.3 MB; the parallel decoders hold one full-size RLE mask each
-(``H * W`` bytes) while they crop it. See the README for the figures per recipe.
+(``H * W`` bytes) while they crop it. See bench/README.md for the figures per recipe.
 
 Prediction batches (`prediction_pipeline`) are the images at their own size,
 zero-padded to the batch's largest (the model resizes each one itself and

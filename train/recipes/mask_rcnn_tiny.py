@@ -7,9 +7,9 @@ cache on first use; see `keras_zoo.train.datasets.digits_instances`):
     keras-zoo train mask-rcnn-tiny --set use_roi_align=false     # RoIPool (Table 2c)
     keras-zoo train mask-rcnn-tiny --dataset coco --data-dir DIR  # your COCO-format data
 
-Expected (README, "Results on the papers' claims": COCO tables of the test split, RoIAlign
-against RoIPool with the same seed and budget): test mask AP 0.421, AP50 0.722 (RoIPool
-0.297, 0.679), in 7 minutes on 2 CPU cores.
+Expected (docs/results.md, "Mask R-CNN: RoIAlign against RoIPool": COCO tables of the
+test split, RoIAlign against RoIPool with the same seed and budget): test mask AP 0.421,
+AP50 0.722 (RoIPool 0.297, 0.679), in 7 minutes on 2 CPU cores.
 
 Recipe: `MaskRCNNRecipe`'s (warm-up multi-step SGD, coupled L2 1e-4, COCO AP on val
 every epoch, pictures, COCOeval of the test split) at the scale of the data: ResNet-18-FPN
@@ -30,7 +30,7 @@ class MaskRCNNTinyRecipe(MaskRCNNRecipe):
         **MaskRCNNRecipe.defaults,
         "dataset": "digits-instances",
         "batch_size": 8,
-        "epochs": 3,  # 7 minutes on 2 CPU cores (README)
+        "epochs": 3,  # 7 minutes on 2 CPU cores (docs/results.md)
         "steps": None,
         "warmup": 0.05,
         "min_size": 128,

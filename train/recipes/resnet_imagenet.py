@@ -12,8 +12,8 @@ Expected (not reproduced here: 2 CPU cores, no ImageNet): the paper's 10-crop Im
 error, top-1 / top-5 (Table 3): ResNet-34 (B) 24.52 / 7.46, ResNet-50 22.85 / 6.71,
 ResNet-101 21.75 / 6.05, ResNet-152 21.43 / 5.71; torchvision's reference recipe (its
 weights IMAGENET1K_V1, one center crop, ``--set augmentation=inception lighting=0``):
-ResNet-50 76.13% top-1, 92.86% top-5. The streaming pipeline's speed is in the README
-(``bench/image_folder.py``).
+ResNet-50 76.13% top-1, 92.86% top-5. The streaming pipeline's speed is in
+bench/README.md (``bench/image_folder.py``).
 
 Recipe: SGD momentum 0.9, weight decay 1e-4 (coupled L2 on the kernels, `L2SGD`), batch
 256, lr 0.1 (Sec. 3.4). The learning-rate rule: ``schedule="step"`` (the default: lr / 10

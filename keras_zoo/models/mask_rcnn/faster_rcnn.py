@@ -102,9 +102,10 @@ class FasterRCNN(PresetMixin, LossTermsModel):
             (91, COCO's ids, when the default predictor is built).
         backbone: a `keras.Model` as above (or its config), or a name of ``BACKBONES``
             ("resnet50_fpn", ...: `FPNBackbone.from_variant`).
-        anchor_generator, rpn_head, box_roi_pool, box_head, box_predictor, rpn_matcher,
-        rpn_sampler, rpn_box_coder, roi_matcher, roi_sampler, roi_box_coder: the parts
+        anchor_generator, rpn_head, box_roi_pool, box_head, box_predictor: the parts
             above (or their configs); None builds the paper's.
+        rpn_matcher, rpn_sampler, rpn_box_coder, roi_matcher, roi_sampler, roi_box_coder:
+            the target-assignment parts above (or their configs); None builds the paper's.
         min_size, max_size: resize policy (800, 1333; Mask R-CNN Sec. 3.1).
         pixel_mean, pixel_std: normalisation of RGB pixels in [0, 255] (ImageNet's).
         rpn_pre_nms_top_n, rpn_post_nms_top_n: ``(train, test)`` proposal counts per
