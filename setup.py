@@ -14,6 +14,8 @@ SUBPACKAGE_DIRS = {"keras_zoo.ops": "ops", "keras_zoo.train": "train", "keras_zo
 # 9.8.2, mkdocstrings 1.0.8, mkdocstrings-python 2.0.11. tests/test_docs.py builds it.
 DOCS = ["mkdocs>=1.6.1", "mkdocs-material>=9.8", "mkdocstrings[python]>=1.0.8",
         "mkdocstrings-python>=2.0.11"]
+# analog-nasbench 0.1.3 imports pkg_resources, which setuptools 81 removed (torch needs >= 77).
+NASBENCH = ["analog-nasbench", "setuptools>=77,<81"]
 
 
 def _packages():
@@ -47,7 +49,7 @@ setup(
     extras_require={
         "test": ["pytest>=8", "pytest-timeout", "pytest-xdist", "ruff",
                  "onnx", "onnxruntime", "tf2onnx", "tensorflow-serving-api", "ray>=2.40",
-                 "analog-nasbench",  # the NAS-Bench-201 reward's table (the nasbench extra)
+                 *NASBENCH,  # the NAS-Bench-201 reward's table (the nasbench extra)
                  # Mask R-CNN parity with torchvision (run in a subprocess: torch first)
                  "torch==2.14.1", "torchvision==0.29.1",
                  *DOCS],  # tests/test_docs.py: the docs' code and `mkdocs build --strict`
@@ -56,7 +58,7 @@ setup(
         "torch": ["torch"],  # models.mask_rcnn.from_torchvision reading a .pth file
         "ray": ["ray>=2.40"],  # keras-zoo search --executor ray; tested: 2.60 on Python 3.11
         # train.nas.benchmarks.NASBench201: the 15,625 cells' CIFAR-10 accuracies; tested: 0.1.3
-        "nasbench": ["analog-nasbench"],
+        "nasbench": NASBENCH,
         "docs": DOCS,  # mkdocs serve / mkdocs build: the guides and the API reference
     },
     entry_points={"console_scripts": ["keras-zoo = keras_zoo.train.cli:main"]},
