@@ -24,7 +24,9 @@ INTERRUPTED = 130
 # Top-level import name -> the extra of setup.py's extras_require that installs it.
 EXTRAS = {"onnx": "onnx", "onnxruntime": "onnx", "tf2onnx": "onnx",
           "tensorflow_serving": "serving", "torch": "torch", "ray": "ray",
-          "analognasbench": "nasbench"}
+          "analognasbench": "nasbench", "pkg_resources": "nasbench",  # analog-nasbench's
+          "mkdocs": "docs", "material": "docs", "mkdocstrings": "docs",
+          "mkdocstrings_handlers": "docs"}
 
 _HINTS = {errno.ENOSPC: "free some space, or write elsewhere",
           errno.EDQUOT: "free some space, or write elsewhere",

@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras_zoo import models, ops
 from keras_zoo.models.mask_rcnn.detector_inputs import preprocess
 from keras_zoo.models.preset import rebuild_with_policy
+from keras_zoo.train import directory_lock
 
 pytestmark = pytest.mark.large
 SCRIPT = os.path.join(os.path.dirname(__file__), "torchvision_mask_rcnn.py")
@@ -274,4 +275,5 @@ def test_convert_command_writes_a_verified_preset(reference, tmp_path, capsys):
     assert listing[0]["detections"]  # the random model's best scores 0.46 and 0.57
     for detection in listing[0]["detections"]:  # COCO's ids and names
         assert detection["category"] == COCO_CATEGORY_NAMES.get(detection["category_id"], "N/A")
-    assert sorted(os.listdir(tmp_path / "pictures")) == ["detections.json", "image.png"]
+    assert sorted(os.listdir(tmp_path / "pictures")) == [
+        directory_lock.LOCK_NAME, "detections.json", "image.png"]
