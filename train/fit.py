@@ -41,8 +41,9 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, keep_back
     states) is loaded before `fit`, so every callback starts from the restored update
     count, and the batches continue where the uninterrupted run would be: the training
     set is read as one stream (``inputs.train.repeat()``, `fit` keeps one iterator over
-    the epochs) from which the batches of the epochs done are skipped (read again, not
-    trained on). The backup is taken after every other callback's epoch end.
+    the epochs) from which the batches of the epochs done are skipped: read again and
+    dropped, or, with ``inputs.train_from``, passed over unread (ImageNet's file names).
+    The backup is taken after every other callback's epoch end.
 
     Args:
         model: a compiled `keras.Model`, built inside its strategy's scope.
@@ -84,7 +85,8 @@ def fit_model(model, inputs, *, epochs, callbacks=(), backup_dir=None, keep_back
         if not keep_backup:
             backup.on_train_end()
         return {}
-    stream = inputs.train.repeat().skip(done * steps)
+    stream = (inputs.train.repeat().skip(done * steps) if inputs.train_from is None
+              else inputs.train_from(done * steps).repeat())
     history = model.fit(stream, validation_data=inputs.validation, epochs=epochs,
                         initial_epoch=done, steps_per_epoch=steps, shuffle=False,
                         callbacks=[*callbacks, backup], verbose=verbose)

@@ -1,6 +1,7 @@
 """`Inputs`: what a recipe hands the training loop: train / validation / test datasets."""
 
 import dataclasses
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -26,6 +27,10 @@ class Inputs:
             ``batch_size`` (global) and ``dataset(context, start_step)`` (each input
             pipeline's per-replica batches from a global step on: `coco_examples.CocoExamples`,
             `image_pipeline.Shards`); None: ``--strategy multiworker`` is refused.
+        train_from: ``train_from(batches)`` is `train` without its first `batches`
+            batches, skipped without being read (e.g. file names skipped before decoding),
+            for a resumed run; None: a resumed run reads and drops them
+            (`fit.fit_model`). ``train_from(0)`` must give the batches of `train`.
     """
 
     train: tf.data.Dataset
@@ -33,6 +38,7 @@ class Inputs:
     test: tf.data.Dataset | None = None
     steps_per_epoch: int | None = None
     examples: Examples | None = None
+    train_from: Callable[[int], tf.data.Dataset] | None = None
 
     def updates_per_epoch(self):
         """`steps_per_epoch`, or the training dataset's cardinality when it is known."""

@@ -144,9 +144,13 @@ class ResNetImageNet(Recipe):
         options = {**self._options(data, config), "augmentation": config["augmentation"],
                    "scale_range": config["scale_range"], "lighting": config["lighting"],
                    "flip": config["flip"], "seed": config["seed"]}
+        def train_from(batches):
+            return image_pipeline.training_pipeline(
+                train, batch_size=config["batch_size"], skip=batches * config["batch_size"],
+                **options)
+
         return Inputs(
-            train=image_pipeline.training_pipeline(train, batch_size=config["batch_size"],
-                                                   **options),
+            train=train_from(0), train_from=train_from,
             validation=self.evaluation_pipeline(data, config, "val") if data.has("val")
             else None,
             steps_per_epoch=self.steps_per_epoch(config, train.num_examples),
