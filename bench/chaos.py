@@ -3,11 +3,13 @@ command, and compare the end with a run that was never killed.
 
 For each workload the script first runs the command once uninterrupted (the reference),
 then, in a second directory, starts the same command, kills it (``kill -9``) after a random
-delay drawn from the reference's duration, and starts it again (a resume), `--kills` times
-(a run that ends before its kill ends the cycle early), and finally lets it finish. At the
-end it checks what a user would: the final weights against the reference (the largest
-absolute difference over every weight), no temporary file, lock or backup left behind,
-each epoch once in ``log.csv``, and the run recorded as finished.
+delay drawn from the reference's duration (the window shrinking by a third per kill, as a
+resumed run has less left to do), and starts it again (a resume), until `--kills` kills are
+done; a run that ends before its kill is checked and the next kills go to a new directory
+(``runs`` counts them). Each run is checked for what a user would: the final weights
+against the reference (the largest absolute difference over every weight), no temporary
+file, lock or backup left behind, each epoch once in ``log.csv``, and the run recorded as
+finished.
 
     python bench/chaos.py --kills 20                        # the three workloads
     python bench/chaos.py --workloads train --kills 3 --tiny  # what the test suite runs
@@ -64,8 +66,8 @@ def workloads(tiny, scratch):
         return {"train": (["train", "resnet20", "--dataset", "mnist", "--data-dir", data,
                            "--epochs", "3", "--batch-size", "16"], "checkpoints/last.keras", 3)}
     return {
-        "train": (["train", "resnet20", "--dataset", "digits", "--epochs", "4"],
-                  "checkpoints/last.keras", 4),
+        "train": (["train", "resnet20", "--dataset", "digits", "--epochs", "8"],
+                  "checkpoints/last.keras", 8),
         "search": (["search", "--dataset", "digits", "--trials", "4", "--child-epochs", "1",
                     "--layers", "2", "--children-per-update", "2", "--retrain-epochs", "2",
                     "--executor", "in-process"], "best/model.keras", None),
@@ -127,24 +129,8 @@ def _epochs_logged(out):
         return [int(row["epoch"]) for row in csv.DictReader(f)]
 
 
-def soak(name, argv, model_file, epochs, kills, rng, scratch):
-    reference = os.path.join(scratch, f"{name}-reference")
-    start = time.time()
-    _run(argv, reference)
-    duration = time.time() - start
-    chaos = os.path.join(scratch, f"{name}-chaos")
-    done_kills, finished_early = 0, False
-    start = time.time()
-    while done_kills < kills:
-        # From the start of the imports to the end: every phase of the run can be hit (a
-        # resumed run has less left to do, so a late kill may come after its end).
-        _, killed = _run(argv, chaos, kill_after=rng.uniform(0.05, 1.0) * duration)
-        if not killed:
-            finished_early = True
-            break
-        done_kills += 1
-    if not finished_early:
-        _run(argv, chaos)
+def _check(chaos, reference, model_file, epochs):
+    """What a user checks of a finished run in `chaos` against the `reference` run."""
     difference = max(float(np.max(np.abs(a - b))) for a, b in zip(
         _weights(os.path.join(chaos, model_file)), _weights(os.path.join(reference, model_file))))
     logged = _epochs_logged(chaos) if epochs else None
@@ -152,13 +138,45 @@ def soak(name, argv, model_file, epochs, kills, rng, scratch):
     if epochs:
         with open(os.path.join(chaos, "status.json")) as f:
             status = json.load(f)
+    return {"difference": difference,
+            "logged_once": None if logged is None else logged == list(range(epochs)),
+            "finished": status.get("state", "finished") == "finished",
+            "left": _leftovers(chaos)}
+
+
+def soak(name, argv, model_file, epochs, kills, rng, scratch):
+    """`kills` SIGKILLs, each followed by the same command. A run that ends before its kill
+    is checked and the next kill goes to a new run (a cycle), so every cycle is compared
+    with the reference."""
+    reference = os.path.join(scratch, f"{name}-reference")
+    start = time.time()
+    _run(argv, reference)
+    duration = time.time() - start
+    start = time.time()
+    checks, done_kills, in_cycle = [], 0, 0
+    chaos = os.path.join(scratch, f"{name}-chaos-1")
+    while done_kills < kills:
+        # From the start of the imports to the end: every phase of the run can be hit. A
+        # resumed run has less left to do, so the window shrinks by a third per kill.
+        window = duration * (2 / 3)**in_cycle
+        _, killed = _run(argv, chaos, kill_after=rng.uniform(0.05 * duration, window))
+        if killed:
+            done_kills, in_cycle = done_kills + 1, in_cycle + 1
+            continue
+        checks.append(_check(chaos, reference, model_file, epochs))
+        chaos, in_cycle = os.path.join(scratch, f"{name}-chaos-{len(checks) + 1}"), 0
+    if in_cycle or not checks:
+        _run(argv, chaos)
+        checks.append(_check(chaos, reference, model_file, epochs))
+    difference = max(c["difference"] for c in checks)
+    logged = [c["logged_once"] for c in checks]
     return {"bench": "chaos", "workload": name, "command": "keras-zoo " + " ".join(argv),
-            "kills": done_kills, "resumed": done_kills, "finished_before_a_kill": finished_early,
+            "kills": done_kills, "resumed": done_kills, "runs": len(checks),
             "max_weight_difference": difference, "tolerance": WEIGHT_TOLERANCE,
             "weights_match": difference <= WEIGHT_TOLERANCE,
-            "epochs_logged_once": None if logged is None else logged == list(range(epochs)),
-            "finished": status.get("state", "finished") == "finished",
-            "left_behind": _leftovers(chaos),
+            "epochs_logged_once": None if None in logged else all(logged),
+            "finished": all(c["finished"] for c in checks),
+            "left_behind": sorted({p for c in checks for p in c["left"]}),
             "reference_seconds": round(duration, 1),
             "soak_seconds": round(time.time() - start, 1)}
 
