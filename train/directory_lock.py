@@ -99,6 +99,13 @@ def unlock_directory(directory):
     return True
 
 
+def entries(directory):
+    """The names in `directory` but its lock files (none when it does not exist)."""
+    if not os.path.isdir(directory):
+        return []
+    return [name for name in os.listdir(directory) if not is_lock_file(name)]
+
+
 def is_lock_file(name):
     """Whether a directory entry is a lock file (not a file of the user's or a run's)."""
     return name.endswith(LOCK_NAME)

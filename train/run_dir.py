@@ -25,7 +25,7 @@ import keras
 import keras_zoo.models  # noqa: F401  (registers the layers and models for load_model)
 from keras_zoo.train import optimizers, recipes, schedules  # noqa: F401  (L2SGD, StepSchedule)
 from keras_zoo.train.atomic_files import read_json, remove_stale_temporaries, write_json_atomic
-from keras_zoo.train.directory_lock import is_lock_file, lock_directory, unlock_directory
+from keras_zoo.train.directory_lock import entries, lock_directory, unlock_directory
 
 MARKER = "keras_zoo_run"
 FORMAT = 1  # the run-directory format version, stored under MARKER
@@ -82,7 +82,7 @@ def check_run_dir(out, config, *, overwrite=False):
         return "new"
     if not os.path.isdir(out):
         raise ValueError(f"Expected --out to be a directory. Received: out={out!r} is a file")
-    if not [name for name in os.listdir(out) if not is_lock_file(name)]:
+    if not entries(out):
         return "new"
     status = _read_status(out) if os.path.exists(os.path.join(out, "status.json")) else {}
     if status.get(MARKER) != FORMAT:

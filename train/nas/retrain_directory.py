@@ -28,7 +28,7 @@ from keras_zoo.train.atomic_files import (
     remove_stale_temporaries,
     write_json_atomic,
 )
-from keras_zoo.train.directory_lock import is_lock_file, lock_directory
+from keras_zoo.train.directory_lock import entries, lock_directory
 
 RETRAIN_FORMAT = "keras_zoo.nas.retrain"
 MARKER = "retrain.json"
@@ -51,7 +51,7 @@ class RetrainDirectory:
     def __init__(self, out, arch_record, *, overwrite=False):
         self.path = os.fspath(out)
         header = {"format": RETRAIN_FORMAT, "arch": arch_record}
-        foreign = [n for n in self._entries() if n not in _OURS and not is_temporary(n)]
+        foreign = [n for n in entries(self.path) if n not in _OURS and not is_temporary(n)]
         if foreign:
             raise ValueError(f"Expected the retrain directory to be new or one keras-zoo "
                              f"wrote. Received: {self.path!r} holds other files "
@@ -72,11 +72,6 @@ class RetrainDirectory:
     def file(self, name):
         return os.path.join(self.path, name)
 
-    def _entries(self):
-        if not os.path.isdir(self.path):
-            return []
-        return [n for n in os.listdir(self.path) if not is_lock_file(n)]
-
     def _read(self, name):
         path = self.file(name)
         if not os.path.exists(path):
@@ -85,7 +80,7 @@ class RetrainDirectory:
         return value if value.get("format") == RETRAIN_FORMAT else None
 
     def _clear(self):
-        for name in self._entries():
+        for name in entries(self.path):
             path = self.file(name)
             if os.path.isdir(path):
                 shutil.rmtree(path)
@@ -120,8 +115,7 @@ class RetrainDirectory:
 
     def finish(self, result):
         """Writes ``result.json`` (with the format and the architecture)."""
-        header = _read_json_file(self.file(MARKER))
-        write_json_atomic({**header, **result}, self.file("result.json"))
+        write_json_atomic({**self._read(MARKER), **result}, self.file("result.json"))
         return self._read("result.json")
 
 
@@ -140,11 +134,6 @@ def _read_history(path):
     if not os.path.exists(path):
         return []
     return read_json(path, what="a retrain's history", fix="use --overwrite")["epochs"]
-
-
-def _read_json_file(path):
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
 
 
 def read_arch_file(path):

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 
 from keras_zoo.train.atomic_files import atomic_path, write_json_atomic
-from keras_zoo.train.directory_lock import is_lock_file, lock_directory
+from keras_zoo.train.directory_lock import entries, is_lock_file, lock_directory
 
 FORMAT = "keras_zoo.nas.search"
 MARKER = "search.json"
@@ -38,12 +38,6 @@ class SearchDirectory:
     def file(self, name):
         return os.path.join(self.path, name)
 
-    def _files(self):
-        """The directory's entries but the lock file (none if it does not exist)."""
-        if not os.path.isdir(self.path):
-            return []
-        return [name for name in os.listdir(self.path) if not is_lock_file(name)]
-
     def stored_header(self):
         """The ``search.json`` of a keras_zoo search directory, else None."""
         try:
@@ -71,11 +65,11 @@ class SearchDirectory:
         for locked in (False, True):
             if locked:
                 lock_directory(self.path, what="the search directory")
-            if self._files() and self.stored_header() is None:
+            if entries(self.path) and self.stored_header() is None:
                 raise ValueError(f"Expected out_dir to be new, empty or a keras_zoo search "
                                  f"directory (with {MARKER}). Received: {self.path!r} holds other "
                                  f"files; choose another directory")
-        if self._files():
+        if entries(self.path):
             stored = self.stored_header()
             if stored == json.loads(json.dumps(header)):
                 return "resume"
